@@ -1,0 +1,15 @@
+//! supervisord.conf: reading files (with `[include]`), turning sections into [`Config`], and
+//! validating it before anything starts. Errors and warnings name file, line, section and key.
+
+mod diagnostic;
+mod load;
+mod model;
+mod program;
+mod search;
+mod sections;
+mod validate;
+
+pub use diagnostic::{ConfigErrors, Diagnostic};
+pub use load::{LoadOptions, load, load_str};
+pub use model::*;
+pub use search::{find_config, search_paths};

@@ -1,0 +1,299 @@
+//! The resolved configuration: every section parsed, defaulted, expanded and validated. Nothing
+//! here touches the system beyond reading files; the daemon turns it into running processes.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::signals::Signal;
+use crate::values::AutoRestart;
+
+use super::Diagnostic;
+
+/// A whole configuration as the daemon and the client need it.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The main config file (absolute).
+    pub file: PathBuf,
+    /// Files read, main first, then includes in the order read.
+    pub files: Vec<PathBuf>,
+    pub supervisord: SupervisordConfig,
+    pub unix_http_server: Option<UnixHttpServer>,
+    pub inet_http_server: Option<InetHttpServer>,
+    pub supervisorctl: CtlConfig,
+    /// Process groups in start order (ascending priority, stable).
+    pub groups: Vec<GroupConfig>,
+    /// `[rpcinterface:x]` sections: accepted, our API is built in.
+    pub rpcinterfaces: Vec<String>,
+    pub warnings: Vec<Diagnostic>,
+    /// Informational notes (`Included extra file …`), logged at startup as Python does.
+    pub infos: Vec<String>,
+}
+
+impl Config {
+    pub fn processes(&self) -> impl Iterator<Item = &ProcessConfig> {
+        self.groups.iter().flat_map(|g| g.processes.iter())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Critical,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+    Blather,
+}
+
+impl LogLevel {
+    /// Python's names plus the Go names (`warning`, `fatal`, `panic`).
+    pub fn parse(s: &str) -> Result<LogLevel, String> {
+        Ok(match s.trim().to_lowercase().as_str() {
+            "critical" | "crit" | "fatal" | "panic" => LogLevel::Critical,
+            "error" | "erro" => LogLevel::Error,
+            "warn" | "warning" => LogLevel::Warn,
+            "info" => LogLevel::Info,
+            "debug" | "debg" => LogLevel::Debug,
+            "trace" | "trac" => LogLevel::Trace,
+            "blather" | "blat" => LogLevel::Blather,
+            _ => {
+                return Err(format!(
+                    "bad logging level name {s:?} (expected critical, error, warn, info, debug, trace or blather)"
+                ));
+            }
+        })
+    }
+
+    /// The four-letter tag Python writes in its log lines.
+    pub fn tag(self) -> &'static str {
+        match self {
+            LogLevel::Critical => "CRIT",
+            LogLevel::Error => "ERRO",
+            LogLevel::Warn => "WARN",
+            LogLevel::Info => "INFO",
+            LogLevel::Debug => "DEBG",
+            LogLevel::Trace => "TRAC",
+            LogLevel::Blather => "BLAT",
+        }
+    }
+
+    /// Python's numeric level: higher is more severe.
+    pub fn severity(self) -> u8 {
+        match self {
+            LogLevel::Critical => 50,
+            LogLevel::Error => 40,
+            LogLevel::Warn => 30,
+            LogLevel::Info => 20,
+            LogLevel::Debug => 10,
+            LogLevel::Trace => 5,
+            LogLevel::Blather => 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SupervisordConfig {
+    pub logfile: MainLog,
+    pub logfile_maxbytes: u64,
+    pub logfile_backups: u64,
+    pub loglevel: LogLevel,
+    pub pidfile: Option<PathBuf>,
+    pub umask: u32,
+    pub nodaemon: bool,
+    pub silent: bool,
+    pub minfds: u64,
+    pub minprocs: u64,
+    pub nocleanup: bool,
+    pub childlogdir: PathBuf,
+    pub user: Option<String>,
+    pub directory: Option<PathBuf>,
+    pub strip_ansi: bool,
+    pub environment: Vec<(String, String)>,
+    pub identifier: String,
+    /// Our extension for containers: shut the daemon down (exit status 1) when any process
+    /// enters FATAL.
+    pub shutdown_on_fatal: bool,
+    /// Our extension: shut the daemon down when one of these programs (or `group:name`) exits or
+    /// goes FATAL; the daemon's exit status is that process's (128+N after a signal, 1 for FATAL).
+    pub shutdown_on_exit: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MainLog {
+    File(PathBuf),
+    Syslog,
+    Off,
+}
+
+#[derive(Debug, Clone)]
+pub struct UnixHttpServer {
+    pub file: PathBuf,
+    pub chmod: u32,
+    pub chown: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InetHttpServer {
+    /// As written (`127.0.0.1:9001`, `*:9001`, `:9001`, `9001`).
+    pub port: String,
+    /// Host part; empty means all interfaces.
+    pub host: String,
+    pub port_number: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl InetHttpServer {
+    /// Addresses to bind: an empty host or `*` means every interface.
+    pub fn bind_addrs(&self) -> Vec<SocketAddr> {
+        use std::net::ToSocketAddrs;
+        let host = if self.host.is_empty() || self.host == "*" {
+            "0.0.0.0"
+        } else {
+            self.host.as_str()
+        };
+        (host, self.port_number)
+            .to_socket_addrs()
+            .map(|a| a.collect())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CtlConfig {
+    pub serverurl: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub prompt: String,
+    pub history_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupKind {
+    Program,
+    EventListener {
+        events: Vec<String>,
+        buffer_size: u64,
+        result_handler: String,
+    },
+    Fcgi {
+        socket: String,
+        socket_backlog: Option<u32>,
+        socket_owner: Option<String>,
+        socket_mode: u32,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct GroupConfig {
+    pub name: String,
+    pub priority: i64,
+    pub kind: GroupKind,
+    pub processes: Vec<ProcessConfig>,
+    /// `[group:x]` (true) or the implicit group of one program section.
+    pub explicit: bool,
+}
+
+/// One place a log stream goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogTarget {
+    File(PathBuf),
+    /// `AUTO`: a file in childlogdir, named when the daemon first needs it.
+    Auto,
+    /// `/dev/stdout` and `/dev/stderr` (the daemon's own; right for containers).
+    Stdout,
+    Stderr,
+    /// `syslog` (local) or `syslog @[udp|tcp:]host[:port]`.
+    Syslog(Option<RemoteSyslog>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSyslog {
+    pub tcp: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// Empty: the stream is discarded (`NONE`, `/dev/null`, or redirected).
+    pub targets: Vec<LogTarget>,
+    pub maxbytes: u64,
+    pub backups: u64,
+    pub capture_maxbytes: u64,
+    pub events_enabled: bool,
+    /// `stdout_syslog=true`: also send to syslog.
+    pub syslog: bool,
+}
+
+/// How the process is restarted when something on disk changes (Go extension).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WatchConfig {
+    pub restart_when_binary_changed: bool,
+    pub restart_cmd_when_binary_changed: Option<String>,
+    pub restart_signal_when_binary_changed: Option<Signal>,
+    pub restart_directory_monitor: Option<PathBuf>,
+    pub restart_file_pattern: String,
+    pub restart_cmd_when_file_changed: Option<String>,
+    pub restart_signal_when_file_changed: Option<Signal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SyslogConfig {
+    pub facility: Option<String>,
+    pub tag: Option<String>,
+    pub stdout_priority: Option<String>,
+    pub stderr_priority: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProcessConfig {
+    /// `process_name` after expansion.
+    pub name: String,
+    pub group: String,
+    /// The section's program name (`[program:x]` → `x`).
+    pub program: String,
+    /// `program`, `eventlistener` or `fcgi-program`.
+    pub section_kind: &'static str,
+    pub command: String,
+    pub argv: Vec<String>,
+    pub process_num: i64,
+    pub priority: i64,
+    pub autostart: bool,
+    pub startsecs: u64,
+    pub startretries: u64,
+    pub autorestart: AutoRestart,
+    pub exitcodes: Vec<i32>,
+    pub stopsignals: Vec<Signal>,
+    pub stopwaitsecs: u64,
+    pub killwaitsecs: u64,
+    pub stopasgroup: bool,
+    pub killasgroup: bool,
+    pub user: Option<String>,
+    pub redirect_stderr: bool,
+    pub stdout: LogConfig,
+    pub stderr: LogConfig,
+    pub environment: Vec<(String, String)>,
+    pub env_files: Vec<PathBuf>,
+    pub directory: Option<PathBuf>,
+    pub umask: Option<u32>,
+    pub serverurl: Option<String>,
+    pub depends_on: Vec<String>,
+    pub restartpause: u64,
+    pub strip_ansi: bool,
+    pub watch: WatchConfig,
+    pub syslog: SyslogConfig,
+    /// Where the section was defined (for messages).
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+impl ProcessConfig {
+    /// `group:name`, the name every API uses.
+    pub fn full_name(&self) -> String {
+        format!("{}:{}", self.group, self.name)
+    }
+}

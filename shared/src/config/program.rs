@@ -1,0 +1,533 @@
+//! Program-type sections (`[program:x]`, `[eventlistener:x]`, `[fcgi-program:x]`) and
+//! `[group:x]`, turned into process groups with every process expanded (numprocs).
+
+use std::path::PathBuf;
+
+use crate::ini::Section;
+use crate::values::{self, AutoRestart};
+
+use super::load::{Reader, Sect};
+use super::sections::program_base;
+use super::{
+    GroupConfig, GroupKind, LogConfig, LogTarget, ProcessConfig, RemoteSyslog, SupervisordConfig,
+    SyslogConfig, WatchConfig,
+};
+
+impl Default for AutoRestart {
+    fn default() -> Self {
+        AutoRestart::Unexpected
+    }
+}
+
+const PROGRAM_KEYS: &[&str] = &[
+    "command",
+    "process_name",
+    "numprocs",
+    "numprocs_start",
+    "priority",
+    "autostart",
+    "startsecs",
+    "startretries",
+    "autorestart",
+    "exitcodes",
+    "stopsignal",
+    "stopwaitsecs",
+    "stopasgroup",
+    "killasgroup",
+    "user",
+    "redirect_stderr",
+    "stdout_logfile",
+    "stdout_logfile_maxbytes",
+    "stdout_logfile_backups",
+    "stdout_capture_maxbytes",
+    "stdout_events_enabled",
+    "stdout_syslog",
+    "stderr_logfile",
+    "stderr_logfile_maxbytes",
+    "stderr_logfile_backups",
+    "stderr_capture_maxbytes",
+    "stderr_events_enabled",
+    "stderr_syslog",
+    "environment",
+    "directory",
+    "umask",
+    "serverurl",
+    // Go supervisord extensions
+    "envfiles",
+    "depends_on",
+    "killwaitsecs",
+    "restartpause",
+    "strip_ansi",
+    "restart_when_binary_changed",
+    "restart_cmd_when_binary_changed",
+    "restart_signal_when_binary_changed",
+    "restart_directory_monitor",
+    "restart_file_pattern",
+    "restart_cmd_when_file_changed",
+    "restart_signal_when_file_changed",
+    "syslog_facility",
+    "syslog_tag",
+    "syslog_stdout_priority",
+    "syslog_stderr_priority",
+];
+
+/// Builds every group, sorted by priority (stable, as Python's `groups.sort()`).
+pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<GroupConfig> {
+    let ini = r.ini;
+    let defaults = ini.section("program-default");
+    if let Some(d) = defaults {
+        let mut base = program_base(r);
+        base.set_str("program_name", "");
+        if let Some(mut s) = r.section(&d.name, None, base) {
+            s.warn_unknown_keys(PROGRAM_KEYS);
+        }
+    }
+    let mut out = Vec::new();
+    let mut in_groups: Vec<String> = Vec::new();
+
+    for sec in ini.sections() {
+        let Some(group_name) = sec.name.strip_prefix("group:") else {
+            continue;
+        };
+        let group_name = match values::process_or_group_name(group_name) {
+            Ok(n) => n,
+            Err(m) => {
+                r.error_at(sec, m);
+                continue;
+            }
+        };
+        let exp = program_base(r);
+        let Some(mut s) = r.section(&sec.name, None, exp) else {
+            continue;
+        };
+        let programs = s.string("programs", None).unwrap_or_default();
+        let priority = s.value("priority", "999", values::integer);
+        s.warn_unknown_keys(&["programs", "priority"]);
+        let names: Vec<&str> = programs
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        if names.is_empty() {
+            r.error_at(sec, "section has no programs= value");
+            continue;
+        }
+        let mut processes = Vec::new();
+        for program in names {
+            let p = format!("program:{program}");
+            let f = format!("fcgi-program:{program}");
+            let section = match (ini.section(&p), ini.section(&f)) {
+                (Some(_), Some(_)) => {
+                    r.error_at(
+                        sec,
+                        format!("programs= names {program} which is ambiguous (exists as program and fcgi-program)"),
+                    );
+                    continue;
+                }
+                (Some(s), None) | (None, Some(s)) => s,
+                (None, None) => {
+                    r.error_at(
+                        sec,
+                        format!("programs= names unknown program or fcgi-program {program}"),
+                    );
+                    continue;
+                }
+            };
+            in_groups.push(section.name.clone());
+            let fallback = section.name.starts_with("program:").then_some(defaults).flatten();
+            let (procs, _) = processes_from_section(r, section, &group_name, fallback, sup);
+            processes.extend(procs);
+        }
+        out.push(GroupConfig {
+            name: group_name,
+            priority,
+            kind: GroupKind::Program,
+            processes,
+            explicit: true,
+        });
+    }
+
+    for kind in ["program", "eventlistener", "fcgi-program"] {
+        for sec in ini.sections() {
+            let Some(name) = sec
+                .name
+                .strip_prefix(kind)
+                .and_then(|n| n.strip_prefix(':'))
+            else {
+                continue;
+            };
+            if in_groups.contains(&sec.name) {
+                continue;
+            }
+            let name = match values::process_or_group_name(name) {
+                Ok(n) => n,
+                Err(m) => {
+                    r.error_at(sec, m);
+                    continue;
+                }
+            };
+            let fallback = (kind == "program").then_some(defaults).flatten();
+            let (processes, (priority, kind)) =
+                processes_from_section(r, sec, &name, fallback, sup);
+            out.push(GroupConfig {
+                name,
+                priority,
+                kind,
+                processes,
+                explicit: false,
+            });
+        }
+    }
+    out.sort_by_key(|g| g.priority);
+    for g in &mut out {
+        g.processes.sort_by_key(|p| p.priority);
+    }
+    out
+}
+
+/// One program-type section → its processes (numprocs of them), plus the group priority and
+/// kind the section implies when it forms its own group.
+fn processes_from_section<'a>(
+    r: &mut Reader<'a>,
+    sec: &Section,
+    group_name: &str,
+    fallback: Option<&'a Section>,
+    sup: &SupervisordConfig,
+) -> (Vec<ProcessConfig>, (i64, GroupKind)) {
+    let (kind, program) = sec.name.split_once(':').unwrap_or(("program", &sec.name));
+    let section_kind: &'static str = match kind {
+        "eventlistener" => "eventlistener",
+        "fcgi-program" => "fcgi-program",
+        _ => "program",
+    };
+    let program = program.trim().to_owned();
+    let mut exp = program_base(r);
+    exp.set_str("program_name", &program);
+    exp.set_str("group_name", group_name);
+    let Some(mut s) = r.section(&sec.name, fallback, exp) else {
+        return (Vec::new(), (999, GroupKind::Program));
+    };
+
+    let default_priority = if section_kind == "eventlistener" { "-1" } else { "999" };
+    let priority = s.value("priority", default_priority, values::integer);
+    let numprocs = s.value("numprocs", "1", values::integer);
+    let numprocs_start = s.value("numprocs_start", "0", values::integer);
+    if numprocs < 1 {
+        s.error("numprocs", s.raw("numprocs").as_deref(), "numprocs must be at least 1");
+    }
+    let process_name_raw = s.raw("process_name").unwrap_or_else(|| "%(program_name)s".into());
+    if numprocs > 1 && !process_name_raw.contains("%(process_num)") {
+        s.error(
+            "process_name",
+            Some(&process_name_raw),
+            format!("%(process_num) must be present within process_name when numprocs > 1 (numprocs={numprocs}); for example process_name=%(program_name)s_%(process_num)02d"),
+        );
+    }
+    let group_kind = group_kind(&mut s, section_kind);
+    let stopasgroup = s.value("stopasgroup", "false", values::boolean);
+    let killasgroup = s.value(
+        "killasgroup",
+        if stopasgroup { "true" } else { "false" },
+        values::boolean,
+    );
+    if stopasgroup && !killasgroup {
+        s.error(
+            "killasgroup",
+            s.raw("killasgroup").as_deref(),
+            "cannot set stopasgroup=true and killasgroup=false",
+        );
+    }
+    if section_kind == "eventlistener" && s.value("redirect_stderr", "false", values::boolean) {
+        s.error(
+            "redirect_stderr",
+            Some("true"),
+            "redirect_stderr=true is not allowed for an eventlistener: it would interfere with the eventlistener protocol",
+        );
+    }
+    if !s.has("command") {
+        s.error("command", None, format!("section [{}] does not specify a command", s.name()));
+    }
+
+    let mut procs = Vec::new();
+    let count = numprocs.max(1);
+    for process_num in numprocs_start..numprocs_start + count {
+        s.exp.set_int("process_num", process_num);
+        s.exp.set_int("numprocs", numprocs);
+        if let Some(p) = one_process(&mut s, program.clone(), group_name, section_kind, process_num, priority, sup) {
+            procs.push(p);
+        }
+    }
+    s.warn_unknown_keys(&[
+        PROGRAM_KEYS,
+        match section_kind {
+            "eventlistener" => &["events", "buffer_size", "result_handler"][..],
+            "fcgi-program" => &["socket", "socket_backlog", "socket_owner", "socket_mode"][..],
+            _ => &[][..],
+        },
+    ]
+    .concat());
+    (procs, (priority, group_kind))
+}
+
+fn group_kind(s: &mut Sect<'_, '_>, section_kind: &str) -> GroupKind {
+    match section_kind {
+        "eventlistener" => {
+            let events: Vec<String> = s
+                .string("events", None)
+                .unwrap_or_default()
+                .split(',')
+                .map(|e| e.trim().to_uppercase())
+                .filter(|e| !e.is_empty())
+                .collect();
+            if events.is_empty() {
+                s.error("events", None, "an [eventlistener:x] section requires an events= line");
+            }
+            for e in &events {
+                if !crate::events::is_event_type(e) {
+                    s.error("events", Some(e), format!("unknown event type {e}"));
+                }
+            }
+            let buffer_size = s.value("buffer_size", "10", values::non_negative);
+            if buffer_size < 1 {
+                s.error("buffer_size", s.raw("buffer_size").as_deref(), "buffer_size must be at least 1");
+            }
+            let result_handler = s
+                .string("result_handler", Some("supervisor.dispatchers:default_handler"))
+                .unwrap_or_default();
+            GroupKind::EventListener { events, buffer_size, result_handler }
+        }
+        "fcgi-program" => {
+            let socket = s.string("socket", None).unwrap_or_default();
+            let is_unix = socket.starts_with("unix://");
+            if !(is_unix || socket.starts_with("tcp://")) {
+                s.error("socket", Some(&socket), "expected unix:///absolute/path or tcp://host:port");
+            }
+            let socket_backlog = s.optional("socket_backlog", |v| {
+                values::integer(v).and_then(|n| {
+                    u32::try_from(n)
+                        .ok()
+                        .filter(|n| (1..=65535).contains(n))
+                        .ok_or_else(|| "socket_backlog must be between 1 and 65535".to_string())
+                })
+            });
+            let socket_owner = s.non_empty("socket_owner");
+            let socket_mode = s.value("socket_mode", "0700", values::octal);
+            if !is_unix && (socket_owner.is_some() || s.has("socket_mode")) {
+                s.error("socket_owner", None, "socket_owner and socket_mode apply to unix sockets only");
+            }
+            GroupKind::Fcgi { socket, socket_backlog, socket_owner, socket_mode }
+        }
+        _ => GroupKind::Program,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn one_process(
+    s: &mut Sect<'_, '_>,
+    program: String,
+    group_name: &str,
+    section_kind: &'static str,
+    process_num: i64,
+    priority: i64,
+    sup: &SupervisordConfig,
+) -> Option<ProcessConfig> {
+    // environment= is expanded before its own names exist; then they become ENV_ names for the
+    // other keys, after [supervisord] environment's.
+    let environment = s.value("environment", "", values::key_value_pairs);
+    for (k, v) in sup.environment.iter().chain(environment.iter()) {
+        s.exp.set_str(&format!("ENV_{k}"), v);
+    }
+    let name_raw = s.string("process_name", Some("%(program_name)s"))?;
+    let name = match values::process_or_group_name(&name_raw) {
+        Ok(n) => n,
+        Err(m) => {
+            s.error("process_name", Some(&name_raw), m);
+            return None;
+        }
+    };
+    let command = s.string("command", None).unwrap_or_default();
+    let argv = match values::shell_split(&command) {
+        Ok(v) if !v.is_empty() => v,
+        Ok(_) => {
+            if s.has("command") {
+                s.error("command", Some(&command), "command is empty");
+            }
+            Vec::new()
+        }
+        Err(m) => {
+            s.error("command", Some(&command), m);
+            Vec::new()
+        }
+    };
+    let redirect_stderr = section_kind != "eventlistener" && s.value("redirect_stderr", "false", values::boolean);
+    let stdout = log_config(s, "stdout", section_kind);
+    let mut stderr = log_config(s, "stderr", section_kind);
+    if redirect_stderr {
+        if stderr.targets.iter().any(|t| t != &LogTarget::Auto) && s.has("stderr_logfile") {
+            s.warn(
+                Some("stderr_logfile"),
+                "redirect_stderr=true but stderr_logfile has also been set to a filename, the filename has been ignored",
+            );
+        }
+        stderr.targets.clear();
+    }
+    let here_dir = s.section.file.parent().map(PathBuf::from).unwrap_or_default();
+    let env_files = s.value("envfiles", "", |v| {
+        Ok(v.split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(|f| values::relative_to(&here_dir, &values::expand_user(f)))
+            .collect::<Vec<_>>())
+    });
+    for f in &env_files {
+        if !f.is_file() {
+            s.warn(Some("envfiles"), format!("env file {} does not exist (yet): the program will fail to spawn until it does", f.display()));
+        }
+    }
+    let user = s.non_empty("user");
+    if let Some(u) = &user {
+        if let Err(m) = check_user(u) {
+            s.error("user", Some(u), m);
+        }
+    }
+    let depends_on = s.value("depends_on", "", |v| {
+        Ok(v.split([',', ' ']).map(str::trim).filter(|d| !d.is_empty()).map(str::to_owned).collect())
+    });
+    let serverurl = s.non_empty("serverurl").filter(|u| !u.trim().eq_ignore_ascii_case("auto"));
+    let opt_signal = |s: &mut Sect<'_, '_>, key: &str| s.optional(key, values::signal);
+    let watch = WatchConfig {
+        restart_when_binary_changed: s.value("restart_when_binary_changed", "false", values::boolean),
+        restart_cmd_when_binary_changed: s.non_empty("restart_cmd_when_binary_changed"),
+        restart_signal_when_binary_changed: opt_signal(s, "restart_signal_when_binary_changed"),
+        restart_directory_monitor: s.non_empty("restart_directory_monitor").map(|d| values::relative_to(&here_dir, &values::expand_user(&d))),
+        restart_file_pattern: s.string("restart_file_pattern", Some("*")).unwrap_or_else(|| "*".into()),
+        restart_cmd_when_file_changed: s.non_empty("restart_cmd_when_file_changed"),
+        restart_signal_when_file_changed: opt_signal(s, "restart_signal_when_file_changed"),
+    };
+    Some(ProcessConfig {
+        name,
+        group: group_name.to_owned(),
+        program,
+        section_kind,
+        command,
+        argv,
+        process_num,
+        priority,
+        autostart: s.value("autostart", "true", values::boolean),
+        startsecs: s.value("startsecs", "1", values::non_negative),
+        startretries: s.value("startretries", "3", values::non_negative),
+        autorestart: s.value("autorestart", "unexpected", values::autorestart),
+        exitcodes: s.value("exitcodes", "0", values::exitcodes),
+        stopsignals: s.value("stopsignal", "TERM", values::signal_list),
+        stopwaitsecs: s.value("stopwaitsecs", "10", values::non_negative),
+        killwaitsecs: s.value("killwaitsecs", "2", values::non_negative),
+        stopasgroup: s.value("stopasgroup", "false", values::boolean),
+        killasgroup: {
+            let sag = s.value("stopasgroup", "false", values::boolean);
+            s.value("killasgroup", if sag { "true" } else { "false" }, values::boolean)
+        },
+        user,
+        redirect_stderr,
+        stdout,
+        stderr,
+        environment,
+        env_files,
+        directory: s.non_empty("directory").map(|d| values::expand_user(&d)),
+        umask: s.optional("umask", values::octal),
+        serverurl,
+        depends_on,
+        restartpause: s.value("restartpause", "0", values::non_negative),
+        strip_ansi: s.value("strip_ansi", if sup.strip_ansi { "true" } else { "false" }, values::boolean),
+        watch,
+        syslog: SyslogConfig {
+            facility: s.non_empty("syslog_facility"),
+            tag: s.non_empty("syslog_tag"),
+            stdout_priority: s.non_empty("syslog_stdout_priority"),
+            stderr_priority: s.non_empty("syslog_stderr_priority"),
+        },
+        file: s.section.file.clone(),
+        line: s.section.line,
+    })
+}
+
+fn check_user(u: &str) -> Result<(), String> {
+    let name = u.split_once(':').map_or(u, |(n, _)| n);
+    if name.parse::<u32>().is_ok() {
+        return Ok(());
+    }
+    match nix::unistd::User::from_name(name) {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(format!("invalid user name {name} (no such user in /etc/passwd)")),
+        Err(e) => Err(format!("cannot look up user {name}: {e}")),
+    }
+}
+
+fn log_config(s: &mut Sect<'_, '_>, stream: &str, section_kind: &str) -> LogConfig {
+    let key = format!("{stream}_logfile");
+    let raw = s.string(&key, Some("AUTO")).unwrap_or_else(|| "AUTO".into());
+    let mut syslog = s.value(&format!("{stream}_syslog"), "false", values::boolean);
+    let mut targets = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match parse_target(part) {
+            Ok(Some(LogTarget::Syslog(None))) if part.eq_ignore_ascii_case("syslog") && !raw.contains(',') => {
+                // Python's deprecated spelling: same as *_syslog=true with no file.
+                syslog = true;
+            }
+            Ok(Some(t)) => targets.push(t),
+            Ok(None) => {}
+            Err(m) => s.error(&key, Some(part), m),
+        }
+    }
+    let maxbytes = s.value(&format!("{stream}_logfile_maxbytes"), "50MB", values::byte_size);
+    if targets.contains(&LogTarget::Auto) && maxbytes == 0 && section_kind != "eventlistener" {
+        s.warn(
+            Some(&key),
+            format!("AUTO logging used for {key} without rollover, set maxbytes > 0 to avoid filling up filesystem unintentionally"),
+        );
+    }
+    LogConfig {
+        targets,
+        maxbytes,
+        backups: s.value(&format!("{stream}_logfile_backups"), "10", values::non_negative),
+        capture_maxbytes: s.value(&format!("{stream}_capture_maxbytes"), "0", values::byte_size),
+        events_enabled: s.value(&format!("{stream}_events_enabled"), "false", values::boolean),
+        syslog,
+    }
+}
+
+/// One log target: `NONE`/`OFF`, `AUTO`, `/dev/null`, `/dev/stdout`, `/dev/stderr`, `syslog`,
+/// `syslog @[udp|tcp:]host[:port]` or a file path whose directory exists.
+pub(crate) fn parse_target(t: &str) -> Result<Option<LogTarget>, String> {
+    let lower = t.to_lowercase();
+    match lower.as_str() {
+        "none" | "off" | "/dev/null" => return Ok(None),
+        "auto" => return Ok(Some(LogTarget::Auto)),
+        "/dev/stdout" => return Ok(Some(LogTarget::Stdout)),
+        "/dev/stderr" => return Ok(Some(LogTarget::Stderr)),
+        "syslog" => return Ok(Some(LogTarget::Syslog(None))),
+        _ => {}
+    }
+    if let Some(rest) = lower.strip_prefix("syslog") {
+        let rest = rest.trim();
+        let Some(addr) = rest.strip_prefix('@') else {
+            return Err(format!("expected syslog or syslog @[udp|tcp:]host[:port], got {t:?}"));
+        };
+        let (tcp, hostport) = if let Some(h) = addr.strip_prefix("tcp:") {
+            (true, h)
+        } else if let Some(h) = addr.strip_prefix("udp:") {
+            (false, h)
+        } else {
+            (false, addr)
+        };
+        let default_port = if tcp { 6514 } else { 514 };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("bad syslog port in {t:?}"))?),
+            None => (hostport, default_port),
+        };
+        if host.is_empty() {
+            return Err(format!("syslog target {t:?} has no host"));
+        }
+        return Ok(Some(LogTarget::Syslog(Some(RemoteSyslog { tcp, host: host.to_owned(), port }))));
+    }
+    values::existing_dirpath(t).map(|p| Some(LogTarget::File(p)))
+}

@@ -1,0 +1,21 @@
+//! What the daemon and the client both need: the config model and its parser, process and
+//! daemon states, faults with supervisor's codes, and signal names.
+//!
+//! # Layout
+//! - [`ini`]: the ConfigParser dialect supervisor reads (syntax only).
+//! - [`values`]: the value syntax of each option type.
+//! - [`expand`]: `%(name)s` expansions.
+//! - [`config`]: sections → [`config::Config`], validated, with located errors.
+//! - [`state`], [`fault`], [`signals`], [`events`]: supervisor's vocabulary.
+
+pub mod config;
+pub mod events;
+pub mod expand;
+pub mod fault;
+pub mod ini;
+pub mod signals;
+pub mod state;
+pub mod values;
+
+pub use fault::Fault;
+pub use state::{ProcessState, SupervisorState};
