@@ -125,7 +125,11 @@ fn format_one(value: &ExpValue, spec: &str, conv: char) -> Result<String, String
                 "badly formatted: %{conv} format: a real number is required, not str"
             ));
         }
-        (c, _) => return Err(format!("badly formatted: unsupported format character {c:?}")),
+        (c, _) => {
+            return Err(format!(
+                "badly formatted: unsupported format character {c:?}"
+            ));
+        }
     };
     let len = body.chars().count();
     if len >= width {

@@ -77,7 +77,11 @@ pub struct Ini {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IniError {
     #[error("{file}:{line}: file contains no section headers (line {text:?})", file = .file.display())]
-    MissingSectionHeader { file: PathBuf, line: usize, text: String },
+    MissingSectionHeader {
+        file: PathBuf,
+        line: usize,
+        text: String,
+    },
     #[error("{file}:{line}: parsing error: not a section header, key = value, or comment: {text:?}{more}", file = .file.display(), more = if .lines.len() > 1 { format!(" (and lines {:?})", &.lines[1..]) } else { String::new() })]
     Parsing {
         file: PathBuf,
@@ -174,10 +178,10 @@ impl Ini {
             let value = py_strip(&line[..comment_start.unwrap_or(line.len())]);
             if value.is_empty() {
                 // empty_lines_in_values=True: a blank (not comment) line joins the open value.
-                if comment_start.is_none() {
-                    if let Some(o) = open.as_mut() {
-                        o.lines.push(String::new());
-                    }
+                if comment_start.is_none()
+                    && let Some(o) = open.as_mut()
+                {
+                    o.lines.push(String::new());
                 }
                 continue;
             }
@@ -270,18 +274,12 @@ impl Ini {
 /// finds the next `;` and the next `#`, and stops at the first round where one of them is at
 /// column 0 or after whitespace (so `a;b ;c #d` keeps `a;b ;c`, as Python does).
 fn comment_start(line: &str) -> Option<usize> {
-    if let Some(c) = py_strip(line).chars().next() {
-        if c == ';' || c == '#' {
-            return Some(0);
-        }
+    if let Some(c) = py_strip(line).chars().next()
+        && (c == ';' || c == '#')
+    {
+        return Some(0);
     }
-    let qualifies = |i: usize| {
-        i == 0
-            || line[..i]
-                .chars()
-                .next_back()
-                .is_some_and(py_isspace)
-    };
+    let qualifies = |i: usize| i == 0 || line[..i].chars().next_back().is_some_and(py_isspace);
     let mut next: Vec<(char, Option<usize>)> = vec![(';', None), ('#', None)];
     loop {
         let mut found: Option<usize> = None;
@@ -395,7 +393,9 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         let mut ini = Ini::new();
-        let e = ini.read_str("x=1\n", Path::new("f")).expect_err("no header");
+        let e = ini
+            .read_str("x=1\n", Path::new("f"))
+            .expect_err("no header");
         assert_eq!(e.line(), 1);
         let e = ini
             .read_str("[a]\nok=1\nbogus line\n", Path::new("f"))

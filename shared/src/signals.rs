@@ -75,10 +75,10 @@ impl Signal {
                 return Ok(sig);
             }
         }
-        if let Some(rest) = name.strip_prefix("RTMAX") {
-            if let Some(sig) = rt(max, rest) {
-                return Ok(sig);
-            }
+        if let Some(rest) = name.strip_prefix("RTMAX")
+            && let Some(sig) = rt(max, rest)
+        {
+            return Ok(sig);
         }
         Err(format!("value {s:?} is not a valid signal name"))
     }

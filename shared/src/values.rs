@@ -96,9 +96,10 @@ pub fn exitcodes(s: &str) -> ValueResult<Vec<i32>> {
         .collect()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AutoRestart {
     Never,
+    #[default]
     Unexpected,
     Always,
 }
@@ -151,14 +152,14 @@ pub fn process_or_group_name(s: &str) -> ValueResult<String> {
 
 /// `~` expansion as Python's `os.path.expanduser` does it (for the current user only).
 pub fn expand_user(s: &str) -> PathBuf {
-    if s == "~" || s.starts_with("~/") {
-        if let Some(home) = std::env::var_os("HOME") {
-            let mut p = PathBuf::from(home);
-            if s.len() > 2 {
-                p.push(&s[2..]);
-            }
-            return p;
+    if (s == "~" || s.starts_with("~/"))
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        let mut p = PathBuf::from(home);
+        if s.len() > 2 {
+            p.push(&s[2..]);
         }
+        return p;
     }
     PathBuf::from(s)
 }

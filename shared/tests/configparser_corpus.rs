@@ -45,10 +45,16 @@ fn pairs<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> String {
 }
 
 fn dump(path: &Path) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let bytes = std::fs::read(path).expect("corpus file readable");
     let Ok(text) = String::from_utf8(bytes) else {
-        return format!("{{\"file\": {}, \"ok\": false, \"error\": \"UnicodeDecodeError\"}}", js(&name));
+        return format!(
+            "{{\"file\": {}, \"ok\": false, \"error\": \"UnicodeDecodeError\"}}",
+            js(&name)
+        );
     };
     let mut ini = Ini::new();
     match ini.read_str(&text, path) {
@@ -56,9 +62,20 @@ fn dump(path: &Path) -> String {
             let sections: Vec<String> = ini
                 .sections()
                 .iter()
-                .map(|s| format!("[{}, {}]", js(&s.name), pairs(ini.items(&s.name).into_iter())))
+                .map(|s| {
+                    format!(
+                        "[{}, {}]",
+                        js(&s.name),
+                        pairs(ini.items(&s.name).into_iter())
+                    )
+                })
                 .collect();
-            let defaults = pairs(ini.defaults.entries().iter().map(|e| (e.key.as_str(), e.value.as_str())));
+            let defaults = pairs(
+                ini.defaults
+                    .entries()
+                    .iter()
+                    .map(|e| (e.key.as_str(), e.value.as_str())),
+            );
             format!(
                 "{{\"file\": {}, \"ok\": true, \"sections\": [{}], \"defaults\": {}}}",
                 js(&name),
@@ -73,7 +90,11 @@ fn dump(path: &Path) -> String {
         Err(IniError::Parsing { line, lines, .. }) => format!(
             "{{\"file\": {}, \"ok\": false, \"error\": \"ParsingError\", \"line\": {line}, \"lines\": [{}]}}",
             js(&name),
-            lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ")
+            lines
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -90,15 +111,28 @@ fn corpus_files() -> Vec<PathBuf> {
 
 fn compare(expected: &str, files: &[PathBuf]) {
     let expected: Vec<&str> = expected.lines().collect();
-    assert_eq!(expected.len(), files.len(), "one expected line per corpus file");
+    assert_eq!(
+        expected.len(),
+        files.len(),
+        "one expected line per corpus file"
+    );
     let mut failures = Vec::new();
     for (want, file) in expected.iter().zip(files) {
         let got = dump(file);
         if got != *want {
-            failures.push(format!("{}\n  python: {want}\n  ours:   {got}", file.display()));
+            failures.push(format!(
+                "{}\n  python: {want}\n  ours:   {got}",
+                file.display()
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} files differ:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} files differ:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -108,14 +142,19 @@ fn corpus_is_large_enough() {
 
 #[test]
 fn parser_matches_recorded_python_output() {
-    let expected = std::fs::read_to_string(corpus_dir().join("expected.jsonl")).expect("expected.jsonl");
+    let expected =
+        std::fs::read_to_string(corpus_dir().join("expected.jsonl")).expect("expected.jsonl");
     compare(&expected, &corpus_files());
 }
 
 #[test]
 fn parser_matches_live_python() {
     let files = corpus_files();
-    let out = match Command::new("python3").arg(corpus_dir().join("dump.py")).args(&files).output() {
+    let out = match Command::new("python3")
+        .arg(corpus_dir().join("dump.py"))
+        .args(&files)
+        .output()
+    {
         Ok(o) if o.status.success() => o,
         Ok(o) => panic!("dump.py failed: {}", String::from_utf8_lossy(&o.stderr)),
         Err(e) => {

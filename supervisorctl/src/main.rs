@@ -4,7 +4,11 @@
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "supervisorctl", version, about = "Control a running supervisord")]
+#[command(
+    name = "supervisorctl",
+    version,
+    about = "Control a running supervisord"
+)]
 struct Cli {}
 
 fn main() {

@@ -1,1 +1,18 @@
-//! placeholder
+//! supervisord-rs: a process control system compatible with Python's supervisord.
+//!
+//! # Layout
+//! - [`supervisor`]: the actor that owns the process table, and its [`supervisor::Handle`].
+//! - [`process`]: the state machine, spawning, signalling.
+//! - [`reaper`]: the single `waitpid(-1)` loop (correct as PID 1).
+//! - [`logging`]: the main log, child output capture, rotation.
+//! - [`events`]: what the actor publishes.
+//! - [`daemon`]: startup and shutdown around the actor (pidfile, signals, reload).
+
+pub mod daemon;
+pub mod events;
+pub mod logging;
+pub mod process;
+pub mod reaper;
+pub mod supervisor;
+
+pub use daemon::{RunOptions, run};

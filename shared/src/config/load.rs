@@ -44,7 +44,9 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
 /// Loads config text as if it were the file `path` (includes are still read from disk).
 pub fn load_str(text: &str, path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
     let path = absolute(path, &opts.cwd);
-    let main_dir = path.parent().map_or_else(|| PathBuf::from("/"), Path::to_owned);
+    let main_dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_owned);
     let mut ini = Ini::new();
     let syntax = |e: crate::ini::IniError| {
         ConfigErrors(vec![Diagnostic {
@@ -315,7 +317,11 @@ impl<'a> Sect<'_, 'a> {
     }
 
     /// Like [`Sect::value`] for options without a default.
-    pub(super) fn optional<T>(&mut self, key: &str, parse: impl Fn(&str) -> ValueResult<T>) -> Option<T> {
+    pub(super) fn optional<T>(
+        &mut self,
+        key: &str,
+        parse: impl Fn(&str) -> ValueResult<T>,
+    ) -> Option<T> {
         let s = self.string(key, None)?;
         match parse(&s) {
             Ok(v) => Some(v),

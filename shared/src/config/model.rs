@@ -35,11 +35,12 @@ impl Config {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogLevel {
     Critical,
     Error,
     Warn,
+    #[default]
     Info,
     Debug,
     Trace,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::ini::Section;
-use crate::values::{self, AutoRestart};
+use crate::values;
 
 use super::load::{Reader, Sect};
 use super::sections::program_base;
@@ -12,12 +12,6 @@ use super::{
     GroupConfig, GroupKind, LogConfig, LogTarget, ProcessConfig, RemoteSyslog, SupervisordConfig,
     SyslogConfig, WatchConfig,
 };
-
-impl Default for AutoRestart {
-    fn default() -> Self {
-        AutoRestart::Unexpected
-    }
-}
 
 const PROGRAM_KEYS: &[&str] = &[
     "command",
@@ -134,7 +128,11 @@ pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<Gro
                 }
             };
             in_groups.push(section.name.clone());
-            let fallback = section.name.starts_with("program:").then_some(defaults).flatten();
+            let fallback = section
+                .name
+                .starts_with("program:")
+                .then_some(defaults)
+                .flatten();
             let (procs, _) = processes_from_section(r, section, &group_name, fallback, sup);
             processes.extend(procs);
         }
@@ -208,14 +206,24 @@ fn processes_from_section<'a>(
         return (Vec::new(), (999, GroupKind::Program));
     };
 
-    let default_priority = if section_kind == "eventlistener" { "-1" } else { "999" };
+    let default_priority = if section_kind == "eventlistener" {
+        "-1"
+    } else {
+        "999"
+    };
     let priority = s.value("priority", default_priority, values::integer);
     let numprocs = s.value("numprocs", "1", values::integer);
     let numprocs_start = s.value("numprocs_start", "0", values::integer);
     if numprocs < 1 {
-        s.error("numprocs", s.raw("numprocs").as_deref(), "numprocs must be at least 1");
+        s.error(
+            "numprocs",
+            s.raw("numprocs").as_deref(),
+            "numprocs must be at least 1",
+        );
     }
-    let process_name_raw = s.raw("process_name").unwrap_or_else(|| "%(program_name)s".into());
+    let process_name_raw = s
+        .raw("process_name")
+        .unwrap_or_else(|| "%(program_name)s".into());
     if numprocs > 1 && !process_name_raw.contains("%(process_num)") {
         s.error(
             "process_name",
@@ -245,7 +253,11 @@ fn processes_from_section<'a>(
         );
     }
     if !s.has("command") {
-        s.error("command", None, format!("section [{}] does not specify a command", s.name()));
+        s.error(
+            "command",
+            None,
+            format!("section [{}] does not specify a command", s.name()),
+        );
     }
 
     let mut procs = Vec::new();
@@ -253,19 +265,29 @@ fn processes_from_section<'a>(
     for process_num in numprocs_start..numprocs_start + count {
         s.exp.set_int("process_num", process_num);
         s.exp.set_int("numprocs", numprocs);
-        if let Some(p) = one_process(&mut s, program.clone(), group_name, section_kind, process_num, priority, sup) {
+        if let Some(p) = one_process(
+            &mut s,
+            program.clone(),
+            group_name,
+            section_kind,
+            process_num,
+            priority,
+            sup,
+        ) {
             procs.push(p);
         }
     }
-    s.warn_unknown_keys(&[
-        PROGRAM_KEYS,
-        match section_kind {
-            "eventlistener" => &["events", "buffer_size", "result_handler"][..],
-            "fcgi-program" => &["socket", "socket_backlog", "socket_owner", "socket_mode"][..],
-            _ => &[][..],
-        },
-    ]
-    .concat());
+    s.warn_unknown_keys(
+        &[
+            PROGRAM_KEYS,
+            match section_kind {
+                "eventlistener" => &["events", "buffer_size", "result_handler"][..],
+                "fcgi-program" => &["socket", "socket_backlog", "socket_owner", "socket_mode"][..],
+                _ => &[][..],
+            },
+        ]
+        .concat(),
+    );
     (procs, (priority, group_kind))
 }
 
@@ -280,7 +302,11 @@ fn group_kind(s: &mut Sect<'_, '_>, section_kind: &str) -> GroupKind {
                 .filter(|e| !e.is_empty())
                 .collect();
             if events.is_empty() {
-                s.error("events", None, "an [eventlistener:x] section requires an events= line");
+                s.error(
+                    "events",
+                    None,
+                    "an [eventlistener:x] section requires an events= line",
+                );
             }
             for e in &events {
                 if !crate::events::is_event_type(e) {
@@ -289,18 +315,33 @@ fn group_kind(s: &mut Sect<'_, '_>, section_kind: &str) -> GroupKind {
             }
             let buffer_size = s.value("buffer_size", "10", values::non_negative);
             if buffer_size < 1 {
-                s.error("buffer_size", s.raw("buffer_size").as_deref(), "buffer_size must be at least 1");
+                s.error(
+                    "buffer_size",
+                    s.raw("buffer_size").as_deref(),
+                    "buffer_size must be at least 1",
+                );
             }
             let result_handler = s
-                .string("result_handler", Some("supervisor.dispatchers:default_handler"))
+                .string(
+                    "result_handler",
+                    Some("supervisor.dispatchers:default_handler"),
+                )
                 .unwrap_or_default();
-            GroupKind::EventListener { events, buffer_size, result_handler }
+            GroupKind::EventListener {
+                events,
+                buffer_size,
+                result_handler,
+            }
         }
         "fcgi-program" => {
             let socket = s.string("socket", None).unwrap_or_default();
             let is_unix = socket.starts_with("unix://");
             if !(is_unix || socket.starts_with("tcp://")) {
-                s.error("socket", Some(&socket), "expected unix:///absolute/path or tcp://host:port");
+                s.error(
+                    "socket",
+                    Some(&socket),
+                    "expected unix:///absolute/path or tcp://host:port",
+                );
             }
             let socket_backlog = s.optional("socket_backlog", |v| {
                 values::integer(v).and_then(|n| {
@@ -313,9 +354,18 @@ fn group_kind(s: &mut Sect<'_, '_>, section_kind: &str) -> GroupKind {
             let socket_owner = s.non_empty("socket_owner");
             let socket_mode = s.value("socket_mode", "0700", values::octal);
             if !is_unix && (socket_owner.is_some() || s.has("socket_mode")) {
-                s.error("socket_owner", None, "socket_owner and socket_mode apply to unix sockets only");
+                s.error(
+                    "socket_owner",
+                    None,
+                    "socket_owner and socket_mode apply to unix sockets only",
+                );
             }
-            GroupKind::Fcgi { socket, socket_backlog, socket_owner, socket_mode }
+            GroupKind::Fcgi {
+                socket,
+                socket_backlog,
+                socket_owner,
+                socket_mode,
+            }
         }
         _ => GroupKind::Program,
     }
@@ -359,7 +409,8 @@ fn one_process(
             Vec::new()
         }
     };
-    let redirect_stderr = section_kind != "eventlistener" && s.value("redirect_stderr", "false", values::boolean);
+    let redirect_stderr =
+        section_kind != "eventlistener" && s.value("redirect_stderr", "false", values::boolean);
     let stdout = log_config(s, "stdout", section_kind);
     let mut stderr = log_config(s, "stderr", section_kind);
     if redirect_stderr {
@@ -371,7 +422,12 @@ fn one_process(
         }
         stderr.targets.clear();
     }
-    let here_dir = s.section.file.parent().map(PathBuf::from).unwrap_or_default();
+    let here_dir = s
+        .section
+        .file
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let env_files = s.value("envfiles", "", |v| {
         Ok(v.split(',')
             .map(str::trim)
@@ -385,22 +441,36 @@ fn one_process(
         }
     }
     let user = s.non_empty("user");
-    if let Some(u) = &user {
-        if let Err(m) = check_user(u) {
-            s.error("user", Some(u), m);
-        }
+    if let Some(u) = &user
+        && let Err(m) = check_user(u)
+    {
+        s.error("user", Some(u), m);
     }
     let depends_on = s.value("depends_on", "", |v| {
-        Ok(v.split([',', ' ']).map(str::trim).filter(|d| !d.is_empty()).map(str::to_owned).collect())
+        Ok(v.split([',', ' '])
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned)
+            .collect())
     });
-    let serverurl = s.non_empty("serverurl").filter(|u| !u.trim().eq_ignore_ascii_case("auto"));
+    let serverurl = s
+        .non_empty("serverurl")
+        .filter(|u| !u.trim().eq_ignore_ascii_case("auto"));
     let opt_signal = |s: &mut Sect<'_, '_>, key: &str| s.optional(key, values::signal);
     let watch = WatchConfig {
-        restart_when_binary_changed: s.value("restart_when_binary_changed", "false", values::boolean),
+        restart_when_binary_changed: s.value(
+            "restart_when_binary_changed",
+            "false",
+            values::boolean,
+        ),
         restart_cmd_when_binary_changed: s.non_empty("restart_cmd_when_binary_changed"),
         restart_signal_when_binary_changed: opt_signal(s, "restart_signal_when_binary_changed"),
-        restart_directory_monitor: s.non_empty("restart_directory_monitor").map(|d| values::relative_to(&here_dir, &values::expand_user(&d))),
-        restart_file_pattern: s.string("restart_file_pattern", Some("*")).unwrap_or_else(|| "*".into()),
+        restart_directory_monitor: s
+            .non_empty("restart_directory_monitor")
+            .map(|d| values::relative_to(&here_dir, &values::expand_user(&d))),
+        restart_file_pattern: s
+            .string("restart_file_pattern", Some("*"))
+            .unwrap_or_else(|| "*".into()),
         restart_cmd_when_file_changed: s.non_empty("restart_cmd_when_file_changed"),
         restart_signal_when_file_changed: opt_signal(s, "restart_signal_when_file_changed"),
     };
@@ -424,7 +494,11 @@ fn one_process(
         stopasgroup: s.value("stopasgroup", "false", values::boolean),
         killasgroup: {
             let sag = s.value("stopasgroup", "false", values::boolean);
-            s.value("killasgroup", if sag { "true" } else { "false" }, values::boolean)
+            s.value(
+                "killasgroup",
+                if sag { "true" } else { "false" },
+                values::boolean,
+            )
         },
         user,
         redirect_stderr,
@@ -437,7 +511,11 @@ fn one_process(
         serverurl,
         depends_on,
         restartpause: s.value("restartpause", "0", values::non_negative),
-        strip_ansi: s.value("strip_ansi", if sup.strip_ansi { "true" } else { "false" }, values::boolean),
+        strip_ansi: s.value(
+            "strip_ansi",
+            if sup.strip_ansi { "true" } else { "false" },
+            values::boolean,
+        ),
         watch,
         syslog: SyslogConfig {
             facility: s.non_empty("syslog_facility"),
@@ -457,19 +535,25 @@ fn check_user(u: &str) -> Result<(), String> {
     }
     match nix::unistd::User::from_name(name) {
         Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(format!("invalid user name {name} (no such user in /etc/passwd)")),
+        Ok(None) => Err(format!(
+            "invalid user name {name} (no such user in /etc/passwd)"
+        )),
         Err(e) => Err(format!("cannot look up user {name}: {e}")),
     }
 }
 
 fn log_config(s: &mut Sect<'_, '_>, stream: &str, section_kind: &str) -> LogConfig {
     let key = format!("{stream}_logfile");
-    let raw = s.string(&key, Some("AUTO")).unwrap_or_else(|| "AUTO".into());
+    let raw = s
+        .string(&key, Some("AUTO"))
+        .unwrap_or_else(|| "AUTO".into());
     let mut syslog = s.value(&format!("{stream}_syslog"), "false", values::boolean);
     let mut targets = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match parse_target(part) {
-            Ok(Some(LogTarget::Syslog(None))) if part.eq_ignore_ascii_case("syslog") && !raw.contains(',') => {
+            Ok(Some(LogTarget::Syslog(None)))
+                if part.eq_ignore_ascii_case("syslog") && !raw.contains(',') =>
+            {
                 // Python's deprecated spelling: same as *_syslog=true with no file.
                 syslog = true;
             }
@@ -478,7 +562,11 @@ fn log_config(s: &mut Sect<'_, '_>, stream: &str, section_kind: &str) -> LogConf
             Err(m) => s.error(&key, Some(part), m),
         }
     }
-    let maxbytes = s.value(&format!("{stream}_logfile_maxbytes"), "50MB", values::byte_size);
+    let maxbytes = s.value(
+        &format!("{stream}_logfile_maxbytes"),
+        "50MB",
+        values::byte_size,
+    );
     if targets.contains(&LogTarget::Auto) && maxbytes == 0 && section_kind != "eventlistener" {
         s.warn(
             Some(&key),
@@ -488,9 +576,21 @@ fn log_config(s: &mut Sect<'_, '_>, stream: &str, section_kind: &str) -> LogConf
     LogConfig {
         targets,
         maxbytes,
-        backups: s.value(&format!("{stream}_logfile_backups"), "10", values::non_negative),
-        capture_maxbytes: s.value(&format!("{stream}_capture_maxbytes"), "0", values::byte_size),
-        events_enabled: s.value(&format!("{stream}_events_enabled"), "false", values::boolean),
+        backups: s.value(
+            &format!("{stream}_logfile_backups"),
+            "10",
+            values::non_negative,
+        ),
+        capture_maxbytes: s.value(
+            &format!("{stream}_capture_maxbytes"),
+            "0",
+            values::byte_size,
+        ),
+        events_enabled: s.value(
+            &format!("{stream}_events_enabled"),
+            "false",
+            values::boolean,
+        ),
         syslog,
     }
 }
@@ -510,7 +610,9 @@ pub(crate) fn parse_target(t: &str) -> Result<Option<LogTarget>, String> {
     if let Some(rest) = lower.strip_prefix("syslog") {
         let rest = rest.trim();
         let Some(addr) = rest.strip_prefix('@') else {
-            return Err(format!("expected syslog or syslog @[udp|tcp:]host[:port], got {t:?}"));
+            return Err(format!(
+                "expected syslog or syslog @[udp|tcp:]host[:port], got {t:?}"
+            ));
         };
         let (tcp, hostport) = if let Some(h) = addr.strip_prefix("tcp:") {
             (true, h)
@@ -521,13 +623,21 @@ pub(crate) fn parse_target(t: &str) -> Result<Option<LogTarget>, String> {
         };
         let default_port = if tcp { 6514 } else { 514 };
         let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("bad syslog port in {t:?}"))?),
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| format!("bad syslog port in {t:?}"))?,
+            ),
             None => (hostport, default_port),
         };
         if host.is_empty() {
             return Err(format!("syslog target {t:?} has no host"));
         }
-        return Ok(Some(LogTarget::Syslog(Some(RemoteSyslog { tcp, host: host.to_owned(), port }))));
+        return Ok(Some(LogTarget::Syslog(Some(RemoteSyslog {
+            tcp,
+            host: host.to_owned(),
+            port,
+        }))));
     }
     values::existing_dirpath(t).map(|p| Some(LogTarget::File(p)))
 }

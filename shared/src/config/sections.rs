@@ -31,12 +31,6 @@ const SUPERVISORD_KEYS: &[&str] = &[
     "shutdown_on_exit",
 ];
 
-impl Default for LogLevel {
-    fn default() -> Self {
-        LogLevel::Info
-    }
-}
-
 pub(super) fn supervisord(r: &mut Reader<'_>) -> SupervisordConfig {
     let cwd = r.cwd.clone();
     let tmp = std::env::var_os("TMPDIR")
@@ -140,7 +134,11 @@ pub(super) fn unix_http_server(r: &mut Reader<'_>) -> Option<UnixHttpServer> {
             }
         },
         _ => {
-            s.error("file", None, "section [unix_http_server] has no file= value");
+            s.error(
+                "file",
+                None,
+                "section [unix_http_server] has no file= value",
+            );
             None
         }
     };
@@ -251,10 +249,9 @@ pub(super) fn check_other_sections(r: &mut Reader<'_>) -> Vec<String> {
                     .get("supervisor.rpcinterface_factory")
                     .map(|e| e.value.clone());
                 match factory.as_deref() {
-                    None => r.error_at(
-                        sec,
-                        "section has no supervisor.rpcinterface_factory= value",
-                    ),
+                    None => {
+                        r.error_at(sec, "section has no supervisor.rpcinterface_factory= value")
+                    }
                     Some(f) if f.trim() != "supervisor.rpcinterface:make_main_rpcinterface" => {
                         warns.push((sec, format!("third-party RPC interface {f:?} is not loaded (only supervisor's own API is served)")));
                     }
@@ -292,7 +289,10 @@ mod tests {
 
     #[test]
     fn inet_ports() {
-        assert_eq!(parse_inet_port("127.0.0.1:9001"), Ok(("127.0.0.1".into(), 9001)));
+        assert_eq!(
+            parse_inet_port("127.0.0.1:9001"),
+            Ok(("127.0.0.1".into(), 9001))
+        );
         assert_eq!(parse_inet_port("*:9001"), Ok(("*".into(), 9001)));
         assert_eq!(parse_inet_port(":9001"), Ok(("".into(), 9001)));
         assert_eq!(parse_inet_port("9001"), Ok(("".into(), 9001)));

@@ -1,0 +1,190 @@
+//! The daemon's own log in Python supervisor's format
+//! (`2026-11-23 23:58:15,480 INFO spawned: 'web' with pid 4242`), written by a `tracing` layer
+//! to a size-rotated file and, in the foreground, echoed to stdout.
+//!
+//! Levels: tracing's ERROR/WARN/INFO/DEBUG/TRACE print as ERRO/WARN/INFO/DEBG/TRAC; events with
+//! target `crit` print as CRIT and those with target `blather` as BLAT (supervisor's extra levels).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use shared::config::{LogLevel, MainLog as MainLogCfg, SupervisordConfig};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+
+use super::rotate::RotatingFile;
+
+/// Logs at supervisor's CRIT level.
+#[macro_export]
+macro_rules! crit {
+    ($($arg:tt)*) => { ::tracing::error!(target: "crit", $($arg)*) };
+}
+
+struct State {
+    file: Option<RotatingFile>,
+    path: Option<PathBuf>,
+    echo: bool,
+    level: LogLevel,
+    /// Lines logged before the file could be opened, replayed once it is (startup order).
+    failed: bool,
+}
+
+/// Shared handle: the layer writes through it, the daemon reconfigures and reopens through it.
+#[derive(Clone)]
+pub struct MainLog {
+    state: Arc<Mutex<State>>,
+}
+
+impl Default for MainLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MainLog {
+    /// Before the config is read: INFO to stderr-free stdout echo only.
+    pub fn new() -> MainLog {
+        MainLog {
+            state: Arc::new(Mutex::new(State {
+                file: None,
+                path: None,
+                echo: true,
+                level: LogLevel::Info,
+                failed: false,
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies `[supervisord]` logfile, rotation, level; `echo` when in the foreground.
+    pub fn configure(&self, cfg: &SupervisordConfig, echo: bool) -> Result<(), String> {
+        let mut st = self.lock();
+        st.level = cfg.loglevel;
+        st.echo = echo && !cfg.silent;
+        st.failed = false;
+        match &cfg.logfile {
+            MainLogCfg::File(p) => {
+                let f = RotatingFile::open(p, cfg.logfile_maxbytes, cfg.logfile_backups)
+                    .map_err(|e| format!("can't open main log file {}: {e}", p.display()))?;
+                st.file = Some(f);
+                st.path = Some(p.clone());
+            }
+            // Syslog for the main log is served by the echo/stdout path in containers; the file
+            // is simply not written.
+            MainLogCfg::Syslog | MainLogCfg::Off => {
+                st.file = None;
+                st.path = None;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> Option<PathBuf> {
+        self.lock().path.clone()
+    }
+
+    pub fn level(&self) -> LogLevel {
+        self.lock().level
+    }
+
+    /// Reopens the file (SIGUSR2).
+    pub fn reopen(&self) -> Result<(), String> {
+        let mut st = self.lock();
+        if let Some(f) = st.file.as_mut() {
+            f.reopen()
+                .map_err(|e| format!("can't reopen main log {}: {e}", f.path().display()))?;
+        }
+        Ok(())
+    }
+
+    fn write_line(&self, level: LogLevel, message: &str) {
+        let mut st = self.lock();
+        if level.severity() < st.level.severity() {
+            return;
+        }
+        let now = chrono::Local::now();
+        let line = format!(
+            "{} {} {}\n",
+            now.format("%Y-%m-%d %H:%M:%S,%3f"),
+            level.tag(),
+            message
+        );
+        if st.echo {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
+        }
+        let result = st.file.as_mut().map(|f| {
+            f.write_record(line.as_bytes())
+                .map_err(|e| format!("can't write main log {}: {e}", f.path().display()))
+        });
+        match result {
+            Some(Err(e)) if !st.failed => {
+                st.failed = true;
+                let _ = writeln!(std::io::stderr(), "supervisord: {e}");
+            }
+            Some(Ok(())) => st.failed = false,
+            _ => {}
+        }
+    }
+}
+
+/// The tracing layer that feeds [`MainLog`].
+pub struct MainLogLayer {
+    log: MainLog,
+}
+
+impl MainLogLayer {
+    pub fn new(log: MainLog) -> Self {
+        MainLogLayer { log }
+    }
+}
+
+struct Message(String);
+
+impl Visit for Message {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.0.push_str(value);
+        } else {
+            self.0.push_str(&format!(" {}={value}", field.name()));
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0.push_str(&format!("{value:?}"));
+        } else {
+            self.0.push_str(&format!(" {}={value:?}", field.name()));
+        }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for MainLogLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        let level = match (meta.target(), *meta.level()) {
+            ("crit", _) => LogLevel::Critical,
+            ("blather", _) => LogLevel::Blather,
+            (_, Level::ERROR) => LogLevel::Error,
+            (_, Level::WARN) => LogLevel::Warn,
+            (_, Level::INFO) => LogLevel::Info,
+            (_, Level::DEBUG) => LogLevel::Debug,
+            (_, Level::TRACE) => LogLevel::Trace,
+        };
+        // Dependencies' own tracing output only matters when debugging.
+        let ours = meta.target() == "crit"
+            || meta.target() == "blather"
+            || meta.target().starts_with("supervisord");
+        if !ours && level.severity() > LogLevel::Debug.severity() {
+            return;
+        }
+        let mut msg = Message(String::new());
+        event.record(&mut msg);
+        self.log.write_line(level, &msg.0);
+    }
+}

@@ -1,0 +1,382 @@
+//! Starting a child the way supervisor does: command resolved on PATH before forking (so
+//! "can't find command" is a spawn error), then in the child: own process group, user, directory,
+//! umask, exec. A failure after the fork is written to the child's stderr as
+//! `supervisor: couldn't exec …` and the child exits 127, exactly as Python's supervisord.
+//!
+//! This is the only module with `unsafe`: the `pre_exec` hook. Everything it touches is built
+//! before the fork; after the fork it makes only async-signal-safe system calls.
+#![allow(unsafe_code)]
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use nix::unistd::{Gid, Uid};
+
+/// Everything needed to spawn one process, resolved by the actor from the config.
+#[derive(Debug, Clone)]
+pub struct SpawnSpec {
+    pub argv: Vec<String>,
+    pub env: Vec<(OsString, OsString)>,
+    pub directory: Option<PathBuf>,
+    pub umask: Option<u32>,
+    pub user: Option<UserSpec>,
+    /// Capture stdout (a pipe) or discard it (/dev/null).
+    pub capture_stdout: bool,
+    pub capture_stderr: bool,
+    pub redirect_stderr: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserSpec {
+    pub name: String,
+    pub uid: Uid,
+    pub gid: Gid,
+    pub groups: Vec<Gid>,
+    pub home: PathBuf,
+    pub shell: PathBuf,
+}
+
+/// A running child and the parent's ends of its pipes.
+#[derive(Debug)]
+pub struct Spawned {
+    pub pid: i32,
+    pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+}
+
+/// Looks `user` (`name`, `uid`, `name:group`) up in the user database.
+pub fn lookup_user(user: &str) -> Result<UserSpec, String> {
+    let (name, group) = match user.split_once(':') {
+        Some((n, g)) => (n, Some(g)),
+        None => (user, None),
+    };
+    let pw = match name.parse::<u32>() {
+        Ok(uid) => nix::unistd::User::from_uid(Uid::from_raw(uid)),
+        Err(_) => nix::unistd::User::from_name(name),
+    }
+    .map_err(|e| format!("can't look up user {name}: {e}"))?
+    .ok_or_else(|| format!("can't find username '{name}'"))?;
+    let gid = match group {
+        None => pw.gid,
+        Some(g) => match g.parse::<u32>() {
+            Ok(n) => Gid::from_raw(n),
+            Err(_) => {
+                nix::unistd::Group::from_name(g)
+                    .map_err(|e| format!("can't look up group {g}: {e}"))?
+                    .ok_or_else(|| format!("can't find group '{g}'"))?
+                    .gid
+            }
+        },
+    };
+    let cname = CString::new(pw.name.clone()).map_err(|_| "bad user name".to_string())?;
+    let groups = nix::unistd::getgrouplist(&cname, gid).unwrap_or_else(|_| vec![gid]);
+    Ok(UserSpec {
+        name: pw.name,
+        uid: pw.uid,
+        gid,
+        groups,
+        home: pw.dir,
+        shell: pw.shell,
+    })
+}
+
+/// Python's `get_execv_args` checks: find `argv[0]` (on the program's PATH when it has no `/`),
+/// and refuse directories and files without execute permission. The error is the spawnerr text.
+pub fn resolve_command(program: &str, path_var: Option<&OsStr>) -> Result<PathBuf, ResolveError> {
+    let found = if program.contains('/') {
+        let p = PathBuf::from(program);
+        p.metadata().ok().map(|m| (p, m))
+    } else {
+        let default = OsString::from("/bin:/usr/bin:/usr/local/bin");
+        let path = path_var.map_or(default, OsStr::to_owned);
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(program))
+            .find_map(|p| p.metadata().ok().map(|m| (p, m)))
+    };
+    let Some((path, meta)) = found else {
+        return Err(ResolveError::NotFound(format!(
+            "can't find command '{program}'"
+        )));
+    };
+    if meta.is_dir() {
+        return Err(ResolveError::NotExecutable(format!(
+            "command at '{}' is a directory",
+            path.display()
+        )));
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return Err(ResolveError::NotExecutable(format!(
+            "command at '{}' is not executable",
+            path.display()
+        )));
+    }
+    if nix::unistd::access(&path, nix::unistd::AccessFlags::X_OK).is_err() {
+        return Err(ResolveError::NotExecutable(format!(
+            "no permission to run command '{}'",
+            path.display()
+        )));
+    }
+    Ok(path)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolveError {
+    NotFound(String),
+    NotExecutable(String),
+}
+
+impl ResolveError {
+    pub fn message(&self) -> &str {
+        match self {
+            ResolveError::NotFound(m) | ResolveError::NotExecutable(m) => m,
+        }
+    }
+}
+
+/// Null-terminated pointer arrays over owned C strings, built before the fork so the child
+/// needs no allocation.
+struct CArgs {
+    _strings: Vec<CString>,
+    ptrs: Vec<*const libc::c_char>,
+}
+
+// SAFETY: the pointers point into `_strings`, owned by the same struct and never mutated; the
+// struct is only read (in the forked child) while the Command that owns it is alive.
+unsafe impl Send for CArgs {}
+unsafe impl Sync for CArgs {}
+
+impl CArgs {
+    fn new(strings: Vec<CString>) -> CArgs {
+        let mut ptrs: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        CArgs {
+            _strings: strings,
+            ptrs,
+        }
+    }
+
+    /// A method (not a field access) so closures capture the whole `CArgs`, which is `Send`.
+    fn as_ptr(&self) -> *const *const libc::c_char {
+        self.ptrs.as_ptr()
+    }
+}
+
+fn cstring(b: &[u8]) -> Result<CString, String> {
+    CString::new(b).map_err(|_| "argument or environment contains a NUL byte".to_string())
+}
+
+/// The pieces of the child's error messages, prepared before the fork.
+struct ChildMessages {
+    exec: Vec<u8>,
+    chdir: Vec<u8>,
+    setuid: Vec<u8>,
+}
+
+/// Forks and execs `filename`. Returns the child and the parent's pipe ends. Errors here are
+/// failures before the child exists (pipes, fork); later failures show up as exit status 127.
+pub fn spawn(filename: &Path, spec: &SpawnSpec) -> Result<Spawned, String> {
+    let argv: Vec<CString> = spec
+        .argv
+        .iter()
+        .map(|a| cstring(a.as_bytes()))
+        .collect::<Result<_, _>>()?;
+    let envp: Vec<CString> = spec
+        .env
+        .iter()
+        .map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            cstring(&kv)
+        })
+        .collect::<Result<_, _>>()?;
+    let file = cstring(filename.as_os_str().as_bytes())?;
+    let argv = CArgs::new(argv);
+    let envp = CArgs::new(envp);
+    let dir = spec
+        .directory
+        .as_ref()
+        .map(|d| cstring(d.as_os_str().as_bytes()))
+        .transpose()?;
+    let msgs = ChildMessages {
+        exec: format!(
+            "supervisor: couldn't exec {}: ",
+            spec.argv.first().map_or("", String::as_str)
+        )
+        .into_bytes(),
+        chdir: format!(
+            "supervisor: couldn't chdir to {}: ",
+            spec.directory
+                .as_deref()
+                .map_or(String::new(), |d| d.display().to_string())
+        )
+        .into_bytes(),
+        setuid: format!(
+            "supervisor: couldn't setuid to {}: ",
+            spec.user.as_ref().map_or(0, |u| u.uid.as_raw())
+        )
+        .into_bytes(),
+    };
+    let user = spec.user.clone();
+    let umask = spec.umask;
+    let running_as_root = Uid::effective().is_root();
+
+    let (stdin_r, stdin_w) = pipe()?;
+    let mut cmd = Command::new(filename);
+    cmd.stdin(Stdio::from(stdin_r));
+    let (stdout_parent, stderr_parent);
+    if spec.capture_stdout || spec.redirect_stderr {
+        let (r, w) = pipe()?;
+        if spec.redirect_stderr {
+            let w2 = w.try_clone().map_err(|e| format!("dup: {e}"))?;
+            cmd.stderr(Stdio::from(w2));
+        }
+        cmd.stdout(Stdio::from(w));
+        stdout_parent = Some(r);
+    } else {
+        cmd.stdout(Stdio::null());
+        if spec.redirect_stderr {
+            cmd.stderr(Stdio::null());
+        }
+        stdout_parent = None;
+    }
+    if spec.redirect_stderr {
+        stderr_parent = None;
+    } else if spec.capture_stderr {
+        let (r, w) = pipe()?;
+        cmd.stderr(Stdio::from(w));
+        stderr_parent = Some(r);
+    } else {
+        cmd.stderr(Stdio::null());
+        stderr_parent = None;
+    }
+    cmd.process_group(0);
+
+    // SAFETY: the closure runs in the child between fork and exec. It only calls
+    // async-signal-safe functions (sigprocmask, setgroups, setgid, setuid, chdir, umask, write,
+    // execve, _exit) on data prepared above, and never returns to std's own exec path unless
+    // nothing at all can be done (it always execs or _exits).
+    unsafe {
+        cmd.pre_exec(move || {
+            let empty = nix::sys::signal::SigSet::empty();
+            let _ = nix::sys::signal::sigprocmask(
+                nix::sys::signal::SigmaskHow::SIG_SETMASK,
+                Some(&empty),
+                None,
+            );
+            if let Some(u) = &user
+                && u.uid != Uid::effective()
+            {
+                let fail = |reason: &[u8]| -> ! {
+                    child_fail(&[&msgs.setuid, reason, b"\n"]);
+                };
+                if !running_as_root {
+                    fail(b"Can't drop privilege as nonroot user");
+                }
+                if nix::unistd::setgroups(&u.groups).is_err() {
+                    fail(b"Could not set groups of effective user");
+                }
+                if nix::unistd::setgid(u.gid).is_err() {
+                    fail(b"Could not set group id of effective user");
+                }
+                if nix::unistd::setuid(u.uid).is_err() {
+                    fail(b"Could not set user id of effective user");
+                }
+            }
+            if let Some(d) = &dir
+                && libc::chdir(d.as_ptr()) != 0
+            {
+                let e = nix::errno::Errno::last_raw();
+                child_fail(&[&msgs.chdir, errno_name(e), b"\n"]);
+            }
+            if let Some(m) = umask {
+                libc::umask(m as libc::mode_t);
+            }
+            libc::execve(file.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            let e = nix::errno::Errno::last_raw();
+            child_fail(&[&msgs.exec, errno_name(e), b"\n"]);
+        });
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("unknown error during fork: {e}"))?;
+    let pid = child.id() as i32;
+    // The child's ends close with `cmd`; the parent keeps only its own ends.
+    drop(cmd);
+    drop(child);
+    Ok(Spawned {
+        pid,
+        stdin: Some(stdin_w),
+        stdout: stdout_parent,
+        stderr: stderr_parent,
+    })
+}
+
+/// Writes the message parts to fd 2, then `supervisor: child process was not spawned`, and exits
+/// 127. Runs in the forked child: no allocation.
+fn child_fail(parts: &[&[u8]]) -> ! {
+    let stderr = std::io::stderr();
+    let fd = stderr.as_fd();
+    for p in parts {
+        let _ = nix::unistd::write(fd, p);
+    }
+    let _ = nix::unistd::write(fd, b"supervisor: child process was not spawned\n");
+    // SAFETY: _exit is async-signal-safe and skips atexit handlers and stdio flushing, which
+    // belong to the parent.
+    unsafe { libc::_exit(127) }
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("can't make pipes: {e}"))
+}
+
+/// The symbolic name Python prints for an errno (`errno.errorcode`).
+fn errno_name(e: i32) -> &'static [u8] {
+    match e {
+        libc::EPERM => b"EPERM",
+        libc::ENOENT => b"ENOENT",
+        libc::EIO => b"EIO",
+        libc::E2BIG => b"E2BIG",
+        libc::ENOEXEC => b"ENOEXEC",
+        libc::EBADF => b"EBADF",
+        libc::EAGAIN => b"EAGAIN",
+        libc::ENOMEM => b"ENOMEM",
+        libc::EACCES => b"EACCES",
+        libc::EFAULT => b"EFAULT",
+        libc::ENOTDIR => b"ENOTDIR",
+        libc::EISDIR => b"EISDIR",
+        libc::EINVAL => b"EINVAL",
+        libc::ENFILE => b"ENFILE",
+        libc::EMFILE => b"EMFILE",
+        libc::ETXTBSY => b"ETXTBSY",
+        libc::ENAMETOOLONG => b"ENAMETOOLONG",
+        libc::ELOOP => b"ELOOP",
+        libc::ELIBBAD => b"ELIBBAD",
+        _ => b"EUNKNOWN",
+    }
+}
+
+/// `[supervisord] user=`: switch the daemon itself to `user` (as root), like Python's `set_uid`.
+pub fn drop_privileges(user: &str) -> Result<String, String> {
+    let u = lookup_user(user)?;
+    let me = Uid::effective();
+    if me == u.uid {
+        return Ok(format!("Set uid to user {} succeeded", u.uid));
+    }
+    if !me.is_root() {
+        return Err("Can't drop privilege as nonroot user".into());
+    }
+    nix::unistd::setgroups(&u.groups)
+        .map_err(|e| format!("Could not set groups of effective user: {e}"))?;
+    nix::unistd::setgid(u.gid)
+        .map_err(|e| format!("Could not set group id of effective user: {e}"))?;
+    nix::unistd::setuid(u.uid)
+        .map_err(|e| format!("Could not set user id of effective user: {e}"))?;
+    Ok(format!("Set uid to user {} succeeded", u.uid))
+}

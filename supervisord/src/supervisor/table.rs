@@ -1,0 +1,117 @@
+//! One entry of the process table: a process's config and everything the actor tracks about it.
+
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use shared::ProcessState;
+use shared::config::ProcessConfig;
+
+use crate::logging::capture::SharedSink;
+use crate::logging::sink::LogSink;
+
+use super::handle::ProcessInfo;
+
+pub(super) struct Process {
+    pub(super) cfg: ProcessConfig,
+    pub(super) full_name: String,
+    pub(super) state: ProcessState,
+    /// 0 when no child exists.
+    pub(super) pid: i32,
+    pub(super) laststart: Option<Instant>,
+    pub(super) laststart_wall: i64,
+    pub(super) laststop: Option<Instant>,
+    pub(super) laststop_wall: i64,
+    /// Failed starts in a row (supervisor's `backoff`).
+    pub(super) backoff: u64,
+    /// A stop was requested and the signal sent (supervisor's `killing`).
+    pub(super) killing: bool,
+    /// Stop signals already sent in this stop (the Go list, then SIGKILL).
+    pub(super) stop_step: usize,
+    /// SIGKILL was sent and killwaitsecs passed without an exit: shutdown stops waiting for it.
+    pub(super) abandoned: bool,
+    pub(super) spawnerr: String,
+    pub(super) exitstatus: i32,
+    /// Bumped whenever pending timers for this process become stale.
+    pub(super) timer_gen: u64,
+    /// Start requested but a dependency is not RUNNING yet.
+    pub(super) waiting_deps: bool,
+    /// A start is scheduled after restartpause.
+    pub(super) pending_start: bool,
+    pub(super) stdout: SharedSink,
+    pub(super) stderr: SharedSink,
+    /// The write end of the child's stdin, kept open like supervisor does.
+    pub(super) stdin: Option<OwnedFd>,
+    /// Indices of the processes this one depends on, and of those depending on it.
+    pub(super) deps: Vec<usize>,
+    pub(super) dependents: Vec<usize>,
+}
+
+pub(super) fn wall_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Process {
+    pub(super) fn new(cfg: ProcessConfig, stdout: LogSink, stderr: LogSink) -> Process {
+        Process {
+            full_name: cfg.full_name(),
+            cfg,
+            state: ProcessState::Stopped,
+            pid: 0,
+            laststart: None,
+            laststart_wall: 0,
+            laststop: None,
+            laststop_wall: 0,
+            backoff: 0,
+            killing: false,
+            stop_step: 0,
+            abandoned: false,
+            spawnerr: String::new(),
+            exitstatus: 0,
+            timer_gen: 0,
+            waiting_deps: false,
+            pending_start: false,
+            stdout: Arc::new(Mutex::new(stdout)),
+            stderr: Arc::new(Mutex::new(stderr)),
+            stdin: None,
+            deps: Vec::new(),
+            dependents: Vec::new(),
+        }
+    }
+
+    /// Alive in the sense of shutdown: something may still have to be stopped or waited for.
+    pub(super) fn is_live(&self) -> bool {
+        matches!(
+            self.state,
+            ProcessState::Starting
+                | ProcessState::Running
+                | ProcessState::Backoff
+                | ProcessState::Stopping
+        ) && !(self.state == ProcessState::Stopping && self.abandoned)
+    }
+
+    fn sink_path(sink: &SharedSink) -> String {
+        sink.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .file_path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    }
+
+    pub(super) fn info(&self) -> ProcessInfo {
+        ProcessInfo {
+            name: self.cfg.name.clone(),
+            group: self.cfg.group.clone(),
+            state: self.state,
+            pid: self.pid,
+            start: self.laststart_wall,
+            stop: self.laststop_wall,
+            spawnerr: self.spawnerr.clone(),
+            exitstatus: self.exitstatus,
+            stdout_logfile: Self::sink_path(&self.stdout),
+            stderr_logfile: Self::sink_path(&self.stderr),
+        }
+    }
+}
