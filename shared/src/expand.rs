@@ -35,8 +35,17 @@ impl Expansions {
         }
     }
 
+    /// The names for an error message: every non-environment name, and `ENV_*` summarised
+    /// (the environment can hold hundreds of variables).
     fn names(&self) -> String {
-        self.0.keys().cloned().collect::<Vec<_>>().join(", ")
+        let mut v: Vec<&str> = self
+            .0
+            .keys()
+            .filter(|k| !k.starts_with("ENV_"))
+            .map(String::as_str)
+            .collect();
+        v.push("ENV_<name of any environment variable>");
+        v.join(", ")
     }
 }
 
@@ -75,11 +84,14 @@ pub fn expand(s: &str, exp: &Expansions) -> Result<String, String> {
             .next()
             .ok_or_else(|| format!("badly formatted: incomplete format (in {s:?})"))?;
         rest = &rest[spec_len + conv.len_utf8()..];
-        let value = exp.0.get(name).ok_or_else(|| {
-            format!(
+        let value = exp.0.get(name).ok_or_else(|| match name.strip_prefix("ENV_") {
+            Some(var) => format!(
+                "contains name {name:?} which cannot be expanded: environment variable {var} is not set (in supervisord's environment, [supervisord] environment= or the program's environment=)"
+            ),
+            None => format!(
                 "contains name {name:?} which cannot be expanded; available names: {}",
                 exp.names()
-            )
+            ),
         })?;
         out.push_str(&format_one(value, spec, conv).map_err(|e| format!("{e} (in {s:?})"))?);
     }
@@ -169,7 +181,15 @@ mod tests {
     fn unknown_names_list_available() {
         let err = expand("%(nope)s", &exp()).expect_err("unknown");
         assert!(err.contains("\"nope\""), "{err}");
-        assert!(err.contains("here, process_num, program_name"), "{err}");
+        assert!(
+            err.contains("here, process_num, program_name, ENV_"),
+            "{err}"
+        );
+        let err = expand("%(ENV_NOPE_X)s", &exp()).expect_err("unset variable");
+        assert!(
+            err.contains("environment variable NOPE_X is not set"),
+            "{err}"
+        );
         assert!(expand("50%", &exp()).is_err());
         assert!(expand("%(program_name)d", &exp()).is_err());
     }

@@ -13,6 +13,7 @@ pub mod events;
 pub mod expand;
 pub mod fault;
 pub mod ini;
+pub mod json;
 pub mod signals;
 pub mod state;
 pub mod values;

@@ -36,6 +36,9 @@ struct Cli {
     /// Validate the configuration, print the programs it defines, and exit (0: valid, 1: not).
     #[arg(long = "check", alias = "test", short = 't')]
     check: bool,
+    /// With --check: print the result as JSON (for scripts).
+    #[arg(long = "json", requires = "check")]
+    json: bool,
     /// Print the version and exit.
     #[arg(short = 'v', long = "version")]
     version: bool,
@@ -110,6 +113,19 @@ fn main() -> ExitCode {
     let mut config = match shared::config::load(&path, &load) {
         Ok(c) => c,
         Err(errors) => {
+            if cli.check && cli.json {
+                let errs = shared::json::array(
+                    errors
+                        .0
+                        .iter()
+                        .map(|d| shared::json::string(&d.to_string())),
+                );
+                println!(
+                    "{}",
+                    shared::json::object(&[("valid", "false".into()), ("errors", errs)])
+                );
+                return ExitCode::from(1);
+            }
             if cli.check {
                 eprintln!("{errors}");
                 eprintln!("{}: configuration is NOT valid", path.display());
@@ -123,6 +139,10 @@ fn main() -> ExitCode {
     if let Err(e) = apply_overrides(&cli, &mut config) {
         eprintln!("Error: {e}");
         return ExitCode::from(2);
+    }
+    if cli.check && cli.json {
+        print_check_json(&config);
+        return ExitCode::SUCCESS;
     }
     if cli.check {
         for w in &config.warnings {
@@ -185,6 +205,33 @@ fn print_check(config: &Config) {
             );
         }
     }
+}
+
+fn print_check_json(config: &Config) {
+    use shared::json::{array, object, string};
+    let programs = array(config.groups.iter().flat_map(|g| {
+        g.processes.iter().map(move |p| {
+            object(&[
+                ("name", string(&p.full_name())),
+                ("group", string(&g.name)),
+                ("kind", string(p.section_kind)),
+                ("command", string(&p.command)),
+                ("priority", p.priority.to_string()),
+                ("group_priority", g.priority.to_string()),
+                ("autostart", p.autostart.to_string()),
+                ("depends_on", array(p.depends_on.iter().map(|d| string(d)))),
+            ])
+        })
+    }));
+    let warnings = array(config.warnings.iter().map(|w| string(&w.to_string())));
+    println!(
+        "{}",
+        object(&[
+            ("valid", "true".into()),
+            ("programs", programs),
+            ("warnings", warnings)
+        ])
+    );
 }
 
 /// Privileges, limits, daemonizing, logging, then the async runtime.

@@ -1,1 +1,292 @@
-//! Test helpers.
+//! Helpers for the black-box tests: the real `supervisord` binary on a temp directory, observed
+//! through its main log, its pidfile and /proc. No bare sleeps: everything polls with a deadline.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Deadlines are generous: machines are shared and have two cores.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// `target/<profile>/` (this test binary lives in `target/<profile>/deps/`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    dir.to_owned()
+}
+
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} not found: run `cargo build --workspace --bins` first",
+        p.display()
+    );
+    p
+}
+
+/// Polls `f` every 20 ms until it returns `Some`, or panics with `what` after `DEADLINE`.
+pub fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running supervisord with its own temp dir.
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub child: Option<Child>,
+    pub config: PathBuf,
+    /// How the daemon ended, once it has.
+    pub status: Option<std::process::ExitStatus>,
+}
+
+impl Daemon {
+    /// Writes `body` after a `[supervisord]` section pointing every file into the temp dir and
+    /// starts the daemon in the foreground.
+    pub fn start(body: &str) -> Daemon {
+        Self::start_with(body, &[])
+    }
+
+    pub fn start_with(body: &str, args: &[&str]) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("supervisord.conf");
+        std::fs::write(&config, Self::config_text(dir.path(), body)).expect("write config");
+        let mut d = Daemon {
+            dir,
+            child: None,
+            config,
+            status: None,
+        };
+        d.spawn(args);
+        d
+    }
+
+    /// The standard `[supervisord]` section plus `body`.
+    pub fn config_text(dir: &Path, body: &str) -> String {
+        let body = unindent(body);
+        let sup = if body.contains("[supervisord]") {
+            String::new()
+        } else {
+            format!(
+                "[supervisord]\nlogfile={d}/main.log\npidfile={d}/supervisord.pid\nchildlogdir={d}\nloglevel=debug\n\n",
+                d = dir.display()
+            )
+        };
+        format!("{sup}{body}")
+    }
+
+    /// Replaces the config file (for SIGHUP tests).
+    pub fn write_config(&self, body: &str) {
+        std::fs::write(&self.config, Self::config_text(self.dir.path(), body)).expect("write");
+    }
+
+    fn spawn(&mut self, args: &[&str]) {
+        let out = std::fs::File::create(self.path("stdout.txt")).expect("stdout file");
+        let err = std::fs::File::create(self.path("stderr.txt")).expect("stderr file");
+        let child = Command::new(bin("supervisord"))
+            .arg("-c")
+            .arg(&self.config)
+            .args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("spawn supervisord");
+        self.child = Some(child);
+        self.wait_log("supervisord started with pid");
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map_or(0, |c| c.id() as i32)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.path("main.log")).unwrap_or_default()
+    }
+
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.path("stdout.txt")).unwrap_or_default()
+    }
+
+    /// Waits until the main log contains `needle`; returns the log.
+    pub fn wait_log(&mut self, needle: &str) -> String {
+        let what = format!("{needle:?} in the main log");
+        let start = Instant::now();
+        loop {
+            let log = self.log();
+            if log.contains(needle) {
+                return log;
+            }
+            if let Some(st) = self.try_status() {
+                panic!(
+                    "supervisord exited ({st}) before {what}\n--- main log ---\n{log}\n--- stderr ---\n{}",
+                    std::fs::read_to_string(self.path("stderr.txt")).unwrap_or_default()
+                );
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "timed out waiting for {what}\n--- main log ---\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until `needle` appears `n` times in the main log.
+    pub fn wait_log_count(&mut self, needle: &str, n: usize) -> String {
+        let start = Instant::now();
+        loop {
+            let log = self.log();
+            if log.matches(needle).count() >= n {
+                return log;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "timed out waiting for {n}× {needle:?}\n--- main log ---\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The pid from the last `spawned: 'name' with pid N` line.
+    pub fn spawned_pid(&mut self, name: &str) -> i32 {
+        let needle = format!("spawned: '{name}' with pid ");
+        let log = self.wait_log(&needle);
+        log.lines()
+            .rev()
+            .find_map(|l| l.split(&needle).nth(1))
+            .and_then(|p| p.trim().parse().ok())
+            .expect("pid in spawned line")
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig).expect("signal daemon");
+    }
+
+    fn try_status(&mut self) -> Option<std::process::ExitStatus> {
+        if self.status.is_none() {
+            if let Some(c) = self.child.as_mut() {
+                self.status = c.try_wait().ok().flatten();
+            }
+        }
+        self.status
+    }
+
+    /// Waits for the daemon to exit on its own; returns its exit code.
+    pub fn wait_exit(&mut self) -> i32 {
+        let st = wait_for("supervisord to exit", || self.try_status());
+        st.code().unwrap_or(-1)
+    }
+
+    /// SIGTERM and wait: the orderly shutdown every test ends with.
+    pub fn stop(&mut self) -> i32 {
+        if self.try_status().is_none() {
+            self.signal(nix::sys::signal::Signal::SIGTERM);
+        }
+        self.wait_exit()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.try_status().is_none() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.pid()),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let start = Instant::now();
+            while self.try_status().is_none() && start.elapsed() < Duration::from_secs(15) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if self.try_status().is_none() {
+                if let Some(c) = self.child.as_mut() {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                }
+            }
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "--- main log ({}) ---\n{}\n--- stderr ---\n{}",
+                self.path("main.log").display(),
+                self.log(),
+                std::fs::read_to_string(self.path("stderr.txt")).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Removes the common indentation of a test's inline config.
+pub fn unindent(s: &str) -> String {
+    let indent = s
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    s.lines()
+        .map(|l| {
+            if l.len() >= indent {
+                &l[indent..]
+            } else {
+                l.trim_start()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// Whether a process with this pid exists (and is not a zombie).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !s
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Pids of processes whose command line starts with `needle` (arguments joined by spaces).
+pub fn pids_with_cmdline(needle: &str) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.starts_with(needle) && alive(pid) {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
+
+/// Parses the timestamp of a main log line (`2026-11-24 00:57:49,244 …`) as seconds of the day.
+pub fn log_time(line: &str) -> f64 {
+    let t = line.get(11..23).expect("timestamp");
+    let (hms, ms) = t.split_once(',').expect("ms");
+    let mut parts = hms.split(':').map(|p| p.parse::<f64>().expect("number"));
+    let (h, m, s) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    h * 3600.0 + m * 60.0 + s + ms.parse::<f64>().unwrap() / 1000.0
+}

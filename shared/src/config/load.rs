@@ -36,9 +36,8 @@ impl LoadOptions {
 /// Loads `path` and everything it includes, then validates the whole.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
     let path = absolute(path, &opts.cwd);
-    let text = std::fs::read(&path)
-        .map_err(|e| ConfigErrors(vec![Diagnostic::file(&path, format!("cannot read: {e}"))]))?;
-    load_str(&String::from_utf8_lossy(&text), &path, opts)
+    let text = read_text(&path)?;
+    load_str(&text, &path, opts)
 }
 
 /// Loads config text as if it were the file `path` (includes are still read from disk).
@@ -131,11 +130,8 @@ pub fn load_str(text: &str, path: &Path, opts: &LoadOptions) -> Result<Config, C
                     "Included extra file \"{}\" during parsing",
                     file.display()
                 ));
-                let text = std::fs::read(&file).map_err(|e| {
-                    ConfigErrors(vec![Diagnostic::file(&file, format!("cannot read: {e}"))])
-                })?;
-                ini.read_str(&String::from_utf8_lossy(&text), &file)
-                    .map_err(syntax)?;
+                let text = read_text(&file)?;
+                ini.read_str(&text, &file).map_err(syntax)?;
                 files.push(file);
             }
         }
@@ -174,6 +170,20 @@ pub fn load_str(text: &str, path: &Path, opts: &LoadOptions) -> Result<Config, C
     }
     config.warnings = r.warnings;
     Ok(config)
+}
+
+/// Reads a config file, which must be UTF-8 (as Python reads it in a UTF-8 locale).
+fn read_text(path: &Path) -> Result<String, ConfigErrors> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| ConfigErrors(vec![Diagnostic::file(path, format!("cannot read: {e}"))]))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        ConfigErrors(vec![Diagnostic {
+            line: Some(line),
+            ..Diagnostic::file(path, "the file is not valid UTF-8")
+        }])
+    })
 }
 
 fn absolute(p: &Path, cwd: &Path) -> PathBuf {

@@ -176,9 +176,11 @@ pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<Gro
             });
         }
     }
-    out.sort_by_key(|g| g.priority);
+    // Python sorts groups and processes by (priority, name).
+    out.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
     for g in &mut out {
-        g.processes.sort_by_key(|p| p.priority);
+        g.processes
+            .sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
     }
     out
 }

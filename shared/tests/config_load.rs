@@ -1,0 +1,287 @@
+//! Loading whole configs: defaults, expansions, includes, Go extensions, and located errors.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use shared::config::{Config, ConfigErrors, LoadOptions, LogTarget, load, load_str};
+use shared::signals::Signal;
+use shared::values::AutoRestart;
+
+fn opts(dir: &Path) -> LoadOptions {
+    LoadOptions {
+        environ: vec![
+            ("HOME".into(), "/root".into()),
+            ("APP_PORT".into(), "8080".into()),
+        ],
+        host_node_name: "node1".into(),
+        cwd: dir.to_owned(),
+    }
+}
+
+fn load_text(text: &str) -> (tempfile::TempDir, Result<Config, ConfigErrors>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("supervisord.conf");
+    std::fs::write(&path, text).unwrap();
+    let r = load(&path, &opts(dir.path()));
+    (dir, r)
+}
+
+fn ok(text: &str) -> (tempfile::TempDir, Config) {
+    let (d, r) = load_text(text);
+    match r {
+        Ok(c) => (d, c),
+        Err(e) => panic!("config rejected:\n{e}"),
+    }
+}
+
+fn err(text: &str) -> String {
+    match load_text(text).1 {
+        Ok(_) => panic!("config accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn python_defaults() {
+    let (_d, c) = ok("[program:web]\ncommand=/bin/cat\n");
+    let p = c.processes().next().unwrap();
+    assert_eq!(p.full_name(), "web:web");
+    assert_eq!(p.priority, 999);
+    assert!(p.autostart);
+    assert_eq!(p.startsecs, 1);
+    assert_eq!(p.startretries, 3);
+    assert_eq!(p.autorestart, AutoRestart::Unexpected);
+    assert_eq!(p.exitcodes, vec![0]);
+    assert_eq!(p.stopsignals, vec![Signal::TERM]);
+    assert_eq!(p.stopwaitsecs, 10);
+    assert!(!p.stopasgroup && !p.killasgroup);
+    assert_eq!(p.stdout.targets, vec![LogTarget::Auto]);
+    assert_eq!(p.stdout.maxbytes, 50 * 1024 * 1024);
+    assert_eq!(p.stdout.backups, 10);
+    assert_eq!(c.supervisord.identifier, "supervisor");
+    assert_eq!(c.supervisord.minfds, 1024);
+}
+
+#[test]
+fn expansions_everywhere_a_program_uses_them() {
+    let (d, c) = ok(r#"
+[program:w]
+command=/bin/echo %(program_name)s %(process_num)02d %(group_name)s %(numprocs)d %(host_node_name)s %(ENV_APP_PORT)s %(ENV_MINE)s %(here)s 100%%
+process_name=%(program_name)s_%(process_num)02d
+numprocs=2
+environment=MINE="x y"
+"#);
+    let names: Vec<String> = c.processes().map(|p| p.full_name()).collect();
+    assert_eq!(names, vec!["w:w_00", "w:w_01"]);
+    let p = c.processes().nth(1).unwrap();
+    assert_eq!(
+        p.command,
+        format!(
+            "/bin/echo w 01 w 2 node1 8080 x y {} 100%",
+            d.path().display()
+        )
+    );
+    assert_eq!(p.environment, vec![("MINE".to_string(), "x y".to_string())]);
+}
+
+#[test]
+fn errors_name_file_line_section_key_and_value() {
+    let e = err("[program:a]\ncommand=/bin/true\nstartsecs=ten\n");
+    assert!(
+        e.contains("supervisord.conf:3: [program:a] startsecs=\"ten\": expected an integer"),
+        "{e}"
+    );
+    let e = err("[program:a]\nautostart=true\n");
+    assert!(
+        e.contains(":1: [program:a] command: section [program:a] does not specify a command"),
+        "{e}"
+    );
+    let e = err("[program:a]\ncommand=x\nstopasgroup=true\nkillasgroup=false\n");
+    assert!(e.contains(":4: [program:a] killasgroup=\"false\": cannot set stopasgroup=true and killasgroup=false"), "{e}");
+    let e = err("[program:a]\ncommand=x\nnumprocs=2\n");
+    assert!(
+        e.contains("%(process_num) must be present within process_name"),
+        "{e}"
+    );
+    let e = err("[program:a]\ncommand=x %(bogus)s\n");
+    assert!(e.contains("contains name \"bogus\" which cannot be expanded; available names: group_name, here, host_node_name, numprocs, process_num, program_name"), "{e}");
+    let e = err("[program:a]\ncommand=x\nstopsignal=NOPE\n");
+    assert!(e.contains("not a valid signal name"), "{e}");
+    let e = err("[program:a]\ncommand=x\nstdout_logfile_maxbytes=1.5MB\n");
+    assert!(e.contains("expected a byte size"), "{e}");
+    let e = err("[program:a]\ncommand=x\nexitcodes=0,256\n");
+    assert!(e.contains("must be 0-255"), "{e}");
+    let e = err("[program:a]\ncommand=x\nstdout_logfile=/no/such/dir/x.log\n");
+    assert!(
+        e.contains("the directory named as part of the path /no/such/dir/x.log does not exist"),
+        "{e}"
+    );
+    let e = err("[supervisord]\nloglevel=loud\n");
+    assert!(e.contains("bad logging level name"), "{e}");
+}
+
+#[test]
+fn several_errors_are_all_reported() {
+    let e = err("[program:a]\ncommand=x\nstartsecs=x\nstartretries=y\n");
+    assert!(e.contains("startsecs") && e.contains("startretries"), "{e}");
+}
+
+#[test]
+fn duplicate_process_names_are_an_error() {
+    let e = err(
+        "[group:g]\nprograms=a,b\n[program:a]\ncommand=x\nprocess_name=same\n[program:b]\ncommand=y\nprocess_name=same\n",
+    );
+    assert!(e.contains("two processes are named g:same"), "{e}");
+    let e = err("[group:a]\nprograms=b\n[program:a]\ncommand=x\n[program:b]\ncommand=y\n");
+    assert!(e.contains("two process groups are named \"a\""), "{e}");
+}
+
+#[test]
+fn depends_on_unknown_and_cycles() {
+    let e = err("[program:a]\ncommand=x\ndepends_on=nope\n");
+    assert!(
+        e.contains("[program:a] depends_on=\"nope\": depends_on names unknown program \"nope\""),
+        "{e}"
+    );
+    let e = err(
+        "[program:a]\ncommand=x\ndepends_on=b\n[program:b]\ncommand=x\ndepends_on=c\n[program:c]\ncommand=x\ndepends_on=a\n",
+    );
+    assert!(
+        e.contains("depends_on forms a cycle: a:a -> b:b -> c:c -> a:a"),
+        "{e}"
+    );
+    let (_d, c) = ok(
+        "[program:a]\ncommand=x\ndepends_on=b, c\n[program:b]\ncommand=x\n[program:c]\ncommand=x\n",
+    );
+    assert_eq!(c.processes().next().unwrap().depends_on, vec!["b", "c"]);
+}
+
+#[test]
+fn unknown_sections_and_keys_warn_with_location() {
+    let (_d, c) = ok("[program:a]\ncommand=x\nautorestrat=true\n[prgram:b]\ncommand=y\n");
+    let w: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        w.iter().any(|w| w.contains(
+            ":3: [program:a] autorestrat: unknown option, ignored (did you mean autorestart?)"
+        )),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.contains(":4: [prgram:b] unknown section, ignored")),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn program_default_and_go_extensions() {
+    let (_d, c) = ok(r#"
+[program-default]
+startsecs=0
+stopsignal=TERM INT
+envFiles=a.env
+[program:a]
+command=x
+stdout_logfile=/dev/stdout, syslog @tcp:logs.example:1514
+killwaitsecs=5
+restartpause=2
+[program:b]
+command=y
+startsecs=3
+stderr_logfile=syslog @10.0.0.1
+"#);
+    let a = c.processes().next().unwrap();
+    let b = c.processes().nth(1).unwrap();
+    assert_eq!(a.startsecs, 0);
+    assert_eq!(b.startsecs, 3);
+    assert_eq!(
+        a.stopsignals,
+        vec![Signal::TERM, Signal::parse("INT").unwrap()]
+    );
+    assert!(a.env_files[0].ends_with("a.env"));
+    assert_eq!(a.killwaitsecs, 5);
+    assert_eq!(a.restartpause, 2);
+    assert_eq!(a.stdout.targets.len(), 2);
+    assert_eq!(a.stdout.targets[0], LogTarget::Stdout);
+    assert!(matches!(&a.stdout.targets[1], LogTarget::Syslog(Some(r)) if r.tcp && r.port == 1514));
+    assert!(matches!(&b.stderr.targets[0], LogTarget::Syslog(Some(r)) if !r.tcp && r.port == 514));
+    // The env file does not exist: a warning, not an error (it may appear before the start).
+    assert!(c.warnings.iter().any(|w| w.message.contains("env file")));
+}
+
+#[test]
+fn include_globs_relative_to_the_main_file_without_dotfiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf_d = dir.path().join("conf.d");
+    std::fs::create_dir(&conf_d).unwrap();
+    std::fs::write(conf_d.join("a.conf"), "[program:a]\ncommand=%(here)s/run\n").unwrap();
+    std::fs::write(conf_d.join(".hidden.conf"), "[program:hidden]\ncommand=x\n").unwrap();
+    let main = dir.path().join("supervisord.conf");
+    std::fs::write(&main, "[include]\nfiles=conf.d/*.conf nomatch/*.conf\n").unwrap();
+    let c = load(&main, &opts(dir.path())).unwrap();
+    let names: Vec<String> = c.processes().map(|p| p.full_name()).collect();
+    assert_eq!(names, vec!["a:a"]);
+    assert_eq!(
+        c.processes().next().unwrap().command,
+        format!("{}/run", conf_d.display())
+    );
+    assert!(c.infos[0].starts_with("Included extra file"));
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.message.contains("no file matches via include"))
+    );
+}
+
+#[test]
+fn groups_sort_by_priority_then_name() {
+    let (_d, c) = ok(
+        "[program:z]\ncommand=x\npriority=1\n[program:b]\ncommand=x\n[program:a]\ncommand=x\n[eventlistener:l]\ncommand=x\nevents=TICK_5\n",
+    );
+    let names: Vec<&str> = c.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, vec!["l", "z", "a", "b"]);
+}
+
+#[test]
+fn eventlistener_rules() {
+    let e = err("[eventlistener:l]\ncommand=x\n");
+    assert!(e.contains("requires an events= line"), "{e}");
+    let e = err("[eventlistener:l]\ncommand=x\nevents=NOPE\n");
+    assert!(e.contains("unknown event type NOPE"), "{e}");
+    let e = err("[eventlistener:l]\ncommand=x\nevents=TICK_5\nredirect_stderr=true\n");
+    assert!(e.contains("not allowed for an eventlistener"), "{e}");
+}
+
+#[test]
+fn servers_and_ctl() {
+    let (d, c) = ok(
+        "[unix_http_server]\nfile=%(here)s/s.sock\n[inet_http_server]\nport=:9001\n[supervisorctl]\nserverurl=unix://%(here)s/s.sock\n",
+    );
+    assert_eq!(c.unix_http_server.unwrap().file, d.path().join("s.sock"));
+    let inet = c.inet_http_server.unwrap();
+    assert_eq!((inet.host.as_str(), inet.port_number), ("", 9001));
+    assert_eq!(
+        c.supervisorctl.serverurl,
+        Some(format!("unix://{}/s.sock", d.path().display()))
+    );
+    let e = err("[inet_http_server]\nport=127.0.0.1:9001\nusername=u\n");
+    assert!(
+        e.contains("username and password must be set together"),
+        "{e}"
+    );
+}
+
+#[test]
+fn load_str_resolves_relative_paths_against_cwd() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = load_str(
+        "[supervisord]\nlogfile=main.log\n",
+        Path::new("x.conf"),
+        &opts(dir.path()),
+    )
+    .unwrap();
+    assert_eq!(
+        c.supervisord.logfile,
+        shared::config::MainLog::File(PathBuf::from(dir.path()).join("main.log"))
+    );
+}
