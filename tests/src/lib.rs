@@ -45,6 +45,8 @@ pub struct Daemon {
     pub config: PathBuf,
     /// How the daemon ended, once it has.
     pub status: Option<std::process::ExitStatus>,
+    /// A command the daemon runs under (its last argument is the daemon's path).
+    pub wrapper: Vec<String>,
 }
 
 impl Daemon {
@@ -52,6 +54,23 @@ impl Daemon {
     /// starts the daemon in the foreground.
     pub fn start(body: &str) -> Daemon {
         Self::start_with(body, &[])
+    }
+
+    /// Starts the daemon under a wrapper command (`unshare -fp --mount-proc`, say).
+    pub fn start_wrapped(wrapper: &[&str], body: &str) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("supervisord.conf");
+        std::fs::write(&config, Self::config_text(dir.path(), body)).expect("write config");
+        let mut d = Daemon {
+            dir,
+            child: None,
+            config,
+            status: None,
+            wrapper: Vec::new(),
+        };
+        d.wrapper = wrapper.iter().map(|s| s.to_string()).collect();
+        d.spawn(&[]);
+        d
     }
 
     pub fn start_with(body: &str, args: &[&str]) -> Daemon {
@@ -63,6 +82,7 @@ impl Daemon {
             child: None,
             config,
             status: None,
+            wrapper: Vec::new(),
         };
         d.spawn(args);
         d
@@ -90,7 +110,15 @@ impl Daemon {
     fn spawn(&mut self, args: &[&str]) {
         let out = std::fs::File::create(self.path("stdout.txt")).expect("stdout file");
         let err = std::fs::File::create(self.path("stderr.txt")).expect("stderr file");
-        let child = Command::new(bin("supervisord"))
+        let mut cmd = match self.wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin("supervisord"));
+                c
+            }
+            None => Command::new(bin("supervisord")),
+        };
+        let child = cmd
             .arg("-c")
             .arg(&self.config)
             .args(args)
@@ -108,8 +136,13 @@ impl Daemon {
         self.dir.path().join(name)
     }
 
+    /// The daemon's pid (as seen from here): under a wrapper, the wrapper's child.
     pub fn pid(&self) -> i32 {
-        self.child.as_ref().map_or(0, |c| c.id() as i32)
+        let top = self.child.as_ref().map_or(0, |c| c.id() as i32);
+        if self.wrapper.is_empty() {
+            return top;
+        }
+        children(top).first().copied().unwrap_or(top)
     }
 
     pub fn log(&self) -> String {
@@ -248,6 +281,26 @@ pub fn unindent(s: &str) -> String {
         + "\n"
 }
 
+/// The direct children of `pid`.
+pub fn children(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
+            out.extend(s.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+        }
+    }
+    out
+}
+
+/// The state letter of a process (`R`, `S`, `Z`, …), if it exists.
+pub fn proc_state(pid: i32) -> Option<char> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
 /// Whether a process with this pid exists (and is not a zombie).
 pub fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -289,4 +342,27 @@ pub fn log_time(line: &str) -> f64 {
         parts.next().unwrap(),
     );
     h * 3600.0 + m * 60.0 + s + ms.parse::<f64>().unwrap() / 1000.0
+}
+
+/// The repository root (tests/ is one level down).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_owned()
+}
+
+/// The Python of the venv holding Python's `supervisor` (made by `.ci/setup-python`):
+/// `$SUPERVISOR_VENV/bin/python`, else `<repo>/.venv/bin/python`.
+pub fn venv_python() -> PathBuf {
+    let venv = std::env::var_os("SUPERVISOR_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".venv"));
+    let py = venv.join("bin/python");
+    assert!(
+        py.exists(),
+        "{} not found: run `.ci/setup-python` first (it makes a venv with Python's supervisor)",
+        py.display()
+    );
+    py
 }

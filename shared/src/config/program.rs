@@ -133,7 +133,8 @@ pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<Gro
                 .starts_with("program:")
                 .then_some(defaults)
                 .flatten();
-            let (procs, _) = processes_from_section(r, section, &group_name, fallback, sup);
+            let (mut procs, _) = processes_from_section(r, section, &group_name, fallback, sup);
+            procs.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
             processes.extend(procs);
         }
         out.push(GroupConfig {
@@ -178,7 +179,8 @@ pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<Gro
     }
     // Python sorts groups and processes by (priority, name).
     out.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
-    for g in &mut out {
+    // A [group:x] keeps its programs= order (each program's processes sorted).
+    for g in out.iter_mut().filter(|g| !g.explicit) {
         g.processes
             .sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
     }
@@ -530,7 +532,7 @@ fn one_process(
     })
 }
 
-fn check_user(u: &str) -> Result<(), String> {
+pub(super) fn check_user(u: &str) -> Result<(), String> {
     let name = u.split_once(':').map_or(u, |(n, _)| n);
     if name.parse::<u32>().is_ok() {
         return Ok(());

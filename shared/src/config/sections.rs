@@ -107,7 +107,15 @@ pub(super) fn supervisord(r: &mut Reader<'_>) -> SupervisordConfig {
         minprocs: s.value("minprocs", "200", values::non_negative),
         nocleanup: s.value("nocleanup", "false", values::boolean),
         childlogdir: childlogdir.unwrap_or(tmp),
-        user: s.non_empty("user"),
+        user: s
+            .optional("user", |u| {
+                let u = u.trim();
+                if u.is_empty() {
+                    return Ok(None);
+                }
+                super::program::check_user(u).map(|()| Some(u.to_owned()))
+            })
+            .flatten(),
         directory: s.optional("directory", values::existing_directory),
         strip_ansi: s.value("strip_ansi", "false", values::boolean),
         environment,

@@ -69,7 +69,8 @@ pub(super) fn validate(r: &mut Reader<'_>, config: &mut Config) {
             edges.entry(p.full_name()).or_default().extend(targets);
         }
     }
-    if let Some(cycle) = find_cycle(&edges) {
+    let order: Vec<String> = config.processes().map(ProcessConfig::full_name).collect();
+    if let Some(cycle) = find_cycle(&edges, &order) {
         let first = config.processes().find(|p| p.full_name() == cycle[0]);
         r.errors.push(Diagnostic {
             line: first.map(|p| p.line),
@@ -94,8 +95,9 @@ pub(super) fn validate(r: &mut Reader<'_>, config: &mut Config) {
     }
 }
 
-/// A cycle in the dependency graph, as a path that starts and ends at the same node.
-fn find_cycle(edges: &HashMap<String, Vec<String>>) -> Option<Vec<String>> {
+/// A cycle in the dependency graph, as a path that starts and ends at the same node; the search
+/// starts from each process in start order, so the message is stable.
+fn find_cycle(edges: &HashMap<String, Vec<String>>, order: &[String]) -> Option<Vec<String>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         Open,
@@ -129,9 +131,7 @@ fn find_cycle(edges: &HashMap<String, Vec<String>>) -> Option<Vec<String>> {
         None
     }
     let mut marks = HashMap::new();
-    let mut keys: Vec<&String> = edges.keys().collect();
-    keys.sort();
-    for k in keys {
+    for k in order {
         if let Some(c) = visit(k, edges, &mut marks, &mut Vec::new()) {
             return Some(c);
         }
