@@ -208,10 +208,10 @@ impl Daemon {
     }
 
     fn try_status(&mut self) -> Option<std::process::ExitStatus> {
-        if self.status.is_none() {
-            if let Some(c) = self.child.as_mut() {
-                self.status = c.try_wait().ok().flatten();
-            }
+        if self.status.is_none()
+            && let Some(c) = self.child.as_mut()
+        {
+            self.status = c.try_wait().ok().flatten();
         }
         self.status
     }
@@ -242,11 +242,11 @@ impl Drop for Daemon {
             while self.try_status().is_none() && start.elapsed() < Duration::from_secs(15) {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            if self.try_status().is_none() {
-                if let Some(c) = self.child.as_mut() {
-                    let _ = c.kill();
-                    let _ = c.wait();
-                }
+            if self.try_status().is_none()
+                && let Some(c) = self.child.as_mut()
+            {
+                let _ = c.kill();
+                let _ = c.wait();
             }
         }
         if std::thread::panicking() {

@@ -44,7 +44,10 @@ fn field<'a>(json: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// Python's verdict on every file, from one run of supervisor_dump.py (one JSON line each).
-fn python_results(files: &[PathBuf], cwd: &Path) -> Vec<(bool, String, Vec<(String, String)>)> {
+/// (accepted, error text, processes as (`group:name`, command)).
+type Verdict = (bool, String, Vec<(String, String)>);
+
+fn python_results(files: &[PathBuf], cwd: &Path) -> Vec<Verdict> {
     let mut cmd = Command::new(venv_python());
     cmd.arg(repo_root().join("tests/corpus/configparser/supervisor_dump.py"))
         .args(files);
@@ -116,7 +119,7 @@ fn parse_strings(s: &str) -> Vec<String> {
     out
 }
 
-fn our_result(file: &Path, cwd: &Path) -> (bool, String, Vec<(String, String)>) {
+fn our_result(file: &Path, cwd: &Path) -> Verdict {
     let mut cmd = Command::new(bin("supervisord"));
     cmd.args(["--check", "--json", "-c"]).arg(file);
     controlled(&mut cmd, cwd);
