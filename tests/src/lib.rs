@@ -145,8 +145,16 @@ impl Daemon {
         children(top).first().copied().unwrap_or(top)
     }
 
+    /// The main log, including its rotated backups (oldest first).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.path("main.log")).unwrap_or_default()
+        let mut out = String::new();
+        for i in (1..=20).rev() {
+            if let Ok(s) = std::fs::read_to_string(self.path(&format!("main.log.{i}"))) {
+                out.push_str(&s);
+            }
+        }
+        out.push_str(&std::fs::read_to_string(self.path("main.log")).unwrap_or_default());
+        out
     }
 
     pub fn stdout(&self) -> String {

@@ -115,10 +115,12 @@ fn usr2_reopens_log_files() {
 
 #[test]
 fn child_logs_rotate_by_size_with_backups() {
+    // Four bursts of 2100 bytes, each of one letter; the writer waits for each burst to be
+    // rotated into w.log.1 before the next, so every burst is one write of its own.
     let mut d = Daemon::start(
         r#"
         [program:writer]
-        command=sh -c 'i=0; while [ $i -lt 400 ]; do echo 0123456789012345678901234567890123456789; i=$((i+1)); done; sleep 600'
+        command=sh -c 'for c in a b c d; do head -c 2100 /dev/zero | tr "\0" $c; echo; until grep -q $c %(here)s/w.log.1 2>/dev/null; do sleep 0.02; done; done; sleep 600'
         startsecs=0
         stdout_logfile=%(here)s/w.log
         stdout_logfile_maxbytes=2KB
@@ -126,23 +128,17 @@ fn child_logs_rotate_by_size_with_backups() {
         "#,
     );
     let p = |n: &str| d.path(n);
-    wait_for("two backups", || p("w.log.2").exists().then_some(()));
-    // 400 × 41 bytes = 16400 bytes: several rotations, only 2 backups kept.
-    wait_for("all output written", || {
-        let total: u64 = ["w.log", "w.log.1", "w.log.2"]
-            .iter()
-            .filter_map(|n| std::fs::metadata(p(n)).ok())
-            .map(|m| m.len())
-            .sum();
-        (total > 0 && !p("w.log.3").exists() && std::fs::metadata(p("w.log.1")).ok()?.len() >= 2048)
-            .then_some(())
+    wait_for("the fourth burst rotated", || {
+        read(&p("w.log.1")).contains('d').then_some(())
     });
-    assert!(!p("w.log.3").exists());
-    for n in ["w.log.1", "w.log.2"] {
-        let len = std::fs::metadata(p(n)).expect("backup").len();
-        // Rotation happens after the write that reaches maxbytes (Python's rule).
-        assert!(len >= 2048, "{n} is {len} bytes");
-    }
+    let one = read(&p("w.log.1"));
+    let two = read(&p("w.log.2"));
+    // Rotation happens after the write that reaches maxbytes (Python's rule), so each backup
+    // holds one whole burst.
+    assert_eq!(one, format!("{}\n", "d".repeat(2100)));
+    assert_eq!(two, format!("{}\n", "c".repeat(2100)));
+    assert!(!p("w.log.3").exists(), "only 2 backups kept");
+    assert_eq!(read(&p("w.log")), "");
     assert_eq!(d.stop(), 0);
 }
 
