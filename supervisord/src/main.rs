@@ -109,6 +109,8 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     };
+    // Absolute, so SIGHUP re-reads the same file after a chdir.
+    let path = std::path::absolute(&path).unwrap_or(path);
     let load = LoadOptions::from_process();
     let mut config = match shared::config::load(&path, &load) {
         Ok(c) => c,

@@ -15,6 +15,7 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
 use super::rotate::RotatingFile;
+use super::syslog_target::SyslogTarget;
 
 /// Logs at supervisor's CRIT level.
 #[macro_export]
@@ -24,6 +25,7 @@ macro_rules! crit {
 
 struct State {
     file: Option<RotatingFile>,
+    syslog: Option<SyslogTarget>,
     path: Option<PathBuf>,
     echo: bool,
     level: LogLevel,
@@ -49,6 +51,7 @@ impl MainLog {
         MainLog {
             state: Arc::new(Mutex::new(State {
                 file: None,
+                syslog: None,
                 path: None,
                 echo: true,
                 level: LogLevel::Info,
@@ -74,13 +77,28 @@ impl MainLog {
                 st.file = Some(f);
                 st.path = Some(p.clone());
             }
-            // Syslog for the main log is served by the echo/stdout path in containers; the file
-            // is simply not written.
-            MainLogCfg::Syslog | MainLogCfg::Off => {
+            MainLogCfg::Syslog => {
+                st.file = None;
+                st.path = None;
+                // No syslog daemon (common in containers) must not keep the daemon from running.
+                st.syslog = match SyslogTarget::main_log() {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "supervisord: logfile=syslog but {e}; the main log goes to stdout only"
+                        );
+                        None
+                    }
+                };
+                return Ok(());
+            }
+            MainLogCfg::Off => {
                 st.file = None;
                 st.path = None;
             }
         }
+        st.syslog = None;
         Ok(())
     }
 
@@ -117,6 +135,11 @@ impl MainLog {
         if st.echo {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
+        }
+        if let Some(sys) = st.syslog.as_mut()
+            && let Err(e) = sys.send_level(level, message)
+        {
+            let _ = writeln!(std::io::stderr(), "supervisord: {e}");
         }
         let result = st.file.as_mut().map(|f| {
             f.write_record(line.as_bytes())

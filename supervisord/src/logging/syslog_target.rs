@@ -71,6 +71,29 @@ impl SyslogTarget {
         })
     }
 
+    /// The daemon's own log to the local syslog (`[supervisord] logfile=syslog`).
+    pub fn main_log() -> Result<SyslogTarget, String> {
+        let cfg = SyslogConfig {
+            facility: Some("daemon".into()),
+            tag: Some("supervisord".into()),
+            ..SyslogConfig::default()
+        };
+        SyslogTarget::connect(None, &cfg, "supervisord", false)
+    }
+
+    /// One main-log message at the priority matching supervisor's level.
+    pub fn send_level(&mut self, level: shared::config::LogLevel, msg: &str) -> Result<(), String> {
+        use shared::config::LogLevel::*;
+        self.priority = match level {
+            Critical => Priority::Crit,
+            Error => Priority::Err,
+            Warn => Priority::Warning,
+            Info => Priority::Info,
+            Debug | Trace | Blather => Priority::Debug,
+        };
+        self.send(msg.as_bytes())
+    }
+
     /// Sends each non-empty line as one message.
     pub fn send(&mut self, data: &[u8]) -> Result<(), String> {
         for line in String::from_utf8_lossy(data).lines() {
