@@ -58,22 +58,14 @@ impl Daemon {
 
     /// Starts the daemon under a wrapper command (`unshare -fp --mount-proc`, say).
     pub fn start_wrapped(wrapper: &[&str], body: &str) -> Daemon {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = dir.path().join("supervisord.conf");
-        std::fs::write(&config, Self::config_text(dir.path(), body)).expect("write config");
-        let mut d = Daemon {
-            dir,
-            child: None,
-            config,
-            status: None,
-            wrapper: Vec::new(),
-        };
-        d.wrapper = wrapper.iter().map(|s| s.to_string()).collect();
-        d.spawn(&[]);
-        d
+        Self::launch(wrapper, body, &[])
     }
 
     pub fn start_with(body: &str, args: &[&str]) -> Daemon {
+        Self::launch(&[], body, args)
+    }
+
+    fn launch(wrapper: &[&str], body: &str, args: &[&str]) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("supervisord.conf");
         std::fs::write(&config, Self::config_text(dir.path(), body)).expect("write config");
@@ -82,7 +74,7 @@ impl Daemon {
             child: None,
             config,
             status: None,
-            wrapper: Vec::new(),
+            wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
         };
         d.spawn(args);
         d

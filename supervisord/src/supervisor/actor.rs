@@ -232,42 +232,8 @@ impl Supervisor {
                     Mood::Shutdown => SupervisorState::Shutdown,
                 });
             }
-            Command::Start { name, wait, reply } => {
-                if self.mood != Mood::Running {
-                    let _ = reply.send(Err(Fault::ShutdownState));
-                    return;
-                }
-                let Some(i) = self.lookup(&name) else {
-                    let _ = reply.send(Err(Fault::BadName(name)));
-                    return;
-                };
-                match self.start(i) {
-                    Err(f) => {
-                        let _ = reply.send(Err(f));
-                    }
-                    Ok(()) if wait => self.start_waiters.push((i, reply)),
-                    Ok(()) => {
-                        let _ = reply.send(Ok(self.procs[i].info()));
-                    }
-                }
-                self.resolve_waiters(i);
-            }
-            Command::Stop { name, wait, reply } => {
-                let Some(i) = self.lookup(&name) else {
-                    let _ = reply.send(Err(Fault::BadName(name)));
-                    return;
-                };
-                match self.stop_request(i) {
-                    Err(f) => {
-                        let _ = reply.send(Err(f));
-                    }
-                    Ok(()) if wait => self.stop_waiters.push((i, reply)),
-                    Ok(()) => {
-                        let _ = reply.send(Ok(self.procs[i].info()));
-                    }
-                }
-                self.resolve_waiters(i);
-            }
+            Command::Start { name, wait, reply } => self.start_or_stop(&name, wait, reply, true),
+            Command::Stop { name, wait, reply } => self.start_or_stop(&name, wait, reply, false),
             Command::Shutdown { reply } => {
                 self.shutdown_waiters.push(reply);
                 if self.mood != Mood::Shutdown {
@@ -286,6 +252,34 @@ impl Supervisor {
             }
             Command::ReopenLogs => self.reopen_logs(),
         }
+    }
+
+    /// A client's start or stop of one process; with `wait`, the reply waits for the effect.
+    fn start_or_stop(&mut self, name: &str, wait: bool, reply: Reply<ProcessInfo>, start: bool) {
+        if self.mood != Mood::Running {
+            let _ = reply.send(Err(Fault::ShutdownState));
+            return;
+        }
+        let Some(i) = self.lookup(name) else {
+            let _ = reply.send(Err(Fault::BadName(name.to_owned())));
+            return;
+        };
+        let result = if start {
+            self.start(i)
+        } else {
+            self.stop_request(i)
+        };
+        match result {
+            Err(f) => {
+                let _ = reply.send(Err(f));
+            }
+            Ok(()) if wait && start => self.start_waiters.push((i, reply)),
+            Ok(()) if wait => self.stop_waiters.push((i, reply)),
+            Ok(()) => {
+                let _ = reply.send(Ok(self.procs[i].info()));
+            }
+        }
+        self.resolve_waiters(i);
     }
 
     /// `group:name`, or `name` for a process alone in its group of the same name.
