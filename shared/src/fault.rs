@@ -41,6 +41,55 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// supervisor's name for the fault (`BAD_NAME`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Fault::UnknownMethod => "UNKNOWN_METHOD",
+            Fault::IncorrectParameters => "INCORRECT_PARAMETERS",
+            Fault::BadArguments(_) => "BAD_ARGUMENTS",
+            Fault::SignatureUnsupported => "SIGNATURE_UNSUPPORTED",
+            Fault::ShutdownState => "SHUTDOWN_STATE",
+            Fault::BadName(_) => "BAD_NAME",
+            Fault::BadSignal(_) => "BAD_SIGNAL",
+            Fault::NoFile(_) => "NO_FILE",
+            Fault::NotExecutable(_) => "NOT_EXECUTABLE",
+            Fault::Failed(_) => "FAILED",
+            Fault::AbnormalTermination(_) => "ABNORMAL_TERMINATION",
+            Fault::SpawnError(_) => "SPAWN_ERROR",
+            Fault::AlreadyStarted(_) => "ALREADY_STARTED",
+            Fault::NotRunning(_) => "NOT_RUNNING",
+            Fault::Success => "SUCCESS",
+            Fault::AlreadyAdded(_) => "ALREADY_ADDED",
+            Fault::StillRunning(_) => "STILL_RUNNING",
+            Fault::CantReread(_) => "CANT_REREAD",
+        }
+    }
+
+    /// The fault for a code and its detail text (the part after `NAME: `).
+    pub fn from_code(code: i32, detail: String) -> Option<Fault> {
+        Some(match code {
+            1 => Fault::UnknownMethod,
+            2 => Fault::IncorrectParameters,
+            3 => Fault::BadArguments(detail),
+            4 => Fault::SignatureUnsupported,
+            6 => Fault::ShutdownState,
+            10 => Fault::BadName(detail),
+            11 => Fault::BadSignal(detail),
+            20 => Fault::NoFile(detail),
+            21 => Fault::NotExecutable(detail),
+            30 => Fault::Failed(detail),
+            40 => Fault::AbnormalTermination(detail),
+            50 => Fault::SpawnError(detail),
+            60 => Fault::AlreadyStarted(detail),
+            70 => Fault::NotRunning(detail),
+            80 => Fault::Success,
+            90 => Fault::AlreadyAdded(detail),
+            91 => Fault::StillRunning(detail),
+            92 => Fault::CantReread(detail),
+            _ => return None,
+        })
+    }
+
     /// The single mapping from fault to supervisor's numeric code.
     pub fn code(&self) -> i32 {
         match self {

@@ -1,18 +1,6 @@
-//! supervisorctl: the command-line client. The commands arrive with the control plane (gRPC);
-//! until then this binary only reports its version.
+//! `supervisorctl`: see the library.
 
-use clap::Parser;
-
-#[derive(Parser)]
-#[command(
-    name = "supervisorctl",
-    version,
-    about = "Control a running supervisord"
-)]
-struct Cli {}
-
-fn main() {
-    let _ = Cli::parse();
-    eprintln!("supervisorctl: the control plane is not part of this build yet");
-    std::process::exit(2);
+fn main() -> std::process::ExitCode {
+    let code = supervisorctl::run(std::env::args_os().collect(), "supervisorctl");
+    std::process::ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

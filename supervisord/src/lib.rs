@@ -13,6 +13,7 @@ pub mod events;
 pub mod logging;
 pub mod process;
 pub mod reaper;
+pub mod server;
 pub mod supervisor;
 
 pub use daemon::{RunOptions, run};

@@ -62,6 +62,13 @@ struct Cli {
 enum Cmd {
     /// Print the version and exit.
     Version,
+    /// The client: `supervisord ctl [-c FILE] [-s URL] [-u USER] [-P PASS] ACTION…` (the same as
+    /// `supervisorctl`).
+    #[command(disable_help_flag = true)]
+    Ctl {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Write a commented sample configuration (to stdout, or to FILE).
     Init {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -74,6 +81,19 @@ fn main() -> ExitCode {
     if cli.version || matches!(cli.command, Some(Cmd::Version)) {
         println!("{}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
+    }
+    if let Some(Cmd::Ctl { args }) = &cli.command {
+        let mut argv: Vec<std::ffi::OsString> = vec!["supervisord ctl".into()];
+        // `supervisord -c FILE ctl …`: the daemon's -c names the config the client reads too.
+        if let Some(c) = &cli.config
+            && !args.iter().any(|a| a == "-c" || a == "--configuration")
+        {
+            argv.push("-c".into());
+            argv.push(c.clone().into_os_string());
+        }
+        argv.extend(args.iter().cloned());
+        let code = supervisorctl::run(argv, "supervisord ctl");
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     if let Some(Cmd::Init { output }) = &cli.command {
         return match output {

@@ -172,6 +172,39 @@ pub fn load_str(text: &str, path: &Path, opts: &LoadOptions) -> Result<Config, C
     Ok(config)
 }
 
+/// Only the `[supervisorctl]` section of a config file, as the client needs it: the rest of the
+/// file (programs, paths of the daemon's machine) is not validated.
+pub fn load_ctl(path: &Path, opts: &LoadOptions) -> Result<super::CtlConfig, ConfigErrors> {
+    let path = absolute(path, &opts.cwd);
+    let text = read_text(&path)?;
+    let mut ini = Ini::new();
+    ini.read_str(&text, &path).map_err(|e| {
+        ConfigErrors(vec![Diagnostic {
+            line: Some(e.line()),
+            ..Diagnostic::file(&path, e.to_string())
+        }])
+    })?;
+    let mut base = Expansions::new();
+    base.add_env(opts.environ.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut r = Reader {
+        ini: &ini,
+        main_dir: path
+            .parent()
+            .map_or_else(|| PathBuf::from("/"), Path::to_owned),
+        cwd: opts.cwd.clone(),
+        host_node_name: opts.host_node_name.clone(),
+        base,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let ctl = sections::supervisorctl(&mut r);
+    if r.errors.is_empty() {
+        Ok(ctl)
+    } else {
+        Err(ConfigErrors(r.errors))
+    }
+}
+
 /// Reads a config file, which must be UTF-8 (as Python reads it in a UTF-8 locale).
 fn read_text(path: &Path) -> Result<String, ConfigErrors> {
     let bytes = std::fs::read(path)

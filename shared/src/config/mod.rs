@@ -10,6 +10,6 @@ mod sections;
 mod validate;
 
 pub use diagnostic::{ConfigErrors, Diagnostic};
-pub use load::{LoadOptions, load, load_str};
+pub use load::{LoadOptions, load, load_ctl, load_str};
 pub use model::*;
 pub use search::{find_config, search_paths};

@@ -24,6 +24,7 @@ macro_rules! crit {
 }
 
 struct State {
+    followers: crate::logging::sink::Followers,
     file: Option<RotatingFile>,
     syslog: Option<SyslogTarget>,
     path: Option<PathBuf>,
@@ -50,6 +51,7 @@ impl MainLog {
     pub fn new() -> MainLog {
         MainLog {
             state: Arc::new(Mutex::new(State {
+                followers: tokio::sync::broadcast::channel(256).0,
                 file: None,
                 syslog: None,
                 path: None,
@@ -106,6 +108,20 @@ impl MainLog {
         self.lock().path.clone()
     }
 
+    /// New main log lines from now on.
+    pub fn follow(&self) -> tokio::sync::broadcast::Receiver<Arc<[u8]>> {
+        self.lock().followers.subscribe()
+    }
+
+    /// Empties the main log (`clearLog`).
+    pub fn clear(&self) -> Result<(), String> {
+        let mut st = self.lock();
+        match st.file.as_mut() {
+            Some(f) => f.clear().map_err(|e| e.to_string()),
+            None => Err("no main log file".into()),
+        }
+    }
+
     pub fn level(&self) -> LogLevel {
         self.lock().level
     }
@@ -132,6 +148,9 @@ impl MainLog {
             level.tag(),
             message
         );
+        if st.followers.receiver_count() > 0 {
+            let _ = st.followers.send(Arc::from(line.as_bytes()));
+        }
         if st.echo {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());

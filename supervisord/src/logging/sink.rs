@@ -23,8 +23,12 @@ enum Target {
     },
 }
 
+/// Output chunks for live followers (`tail -f`, `fg`).
+pub type Followers = tokio::sync::broadcast::Sender<std::sync::Arc<[u8]>>;
+
 pub struct LogSink {
     process: String,
+    followers: Followers,
     channel: &'static str,
     maxbytes: u64,
     backups: u64,
@@ -76,6 +80,7 @@ impl LogSink {
         let failing = vec![false; targets.len()];
         LogSink {
             process: process.to_owned(),
+            followers: tokio::sync::broadcast::channel(256).0,
             channel,
             maxbytes: cfg.maxbytes,
             backups: cfg.backups,
@@ -86,8 +91,14 @@ impl LogSink {
         }
     }
 
+    /// Nothing captures this stream: not a target, not a follower.
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
+    }
+
+    /// New output from now on, as it arrives.
+    pub fn follow(&self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<[u8]>> {
+        self.followers.subscribe()
     }
 
     /// The first file target (what `tail` reads).
@@ -113,6 +124,9 @@ impl LogSink {
         } else {
             data
         };
+        if !data.is_empty() && self.followers.receiver_count() > 0 {
+            let _ = self.followers.send(std::sync::Arc::from(data));
+        }
         let mut reports = Vec::new();
         for (i, t) in self.targets.iter_mut().enumerate() {
             let result: Result<(), String> = match t {
@@ -187,6 +201,23 @@ impl LogSink {
             }
         }
         reports
+    }
+
+    /// Empties every file target (and its backups), as `clearProcessLogs` does.
+    pub fn clear(&mut self) -> std::io::Result<()> {
+        for t in &mut self.targets {
+            if let Target::File { path, file } = t {
+                match file.as_mut() {
+                    Some(f) => f.clear()?,
+                    None => {
+                        if path.exists() {
+                            std::fs::File::create(&path)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reopens every file (SIGUSR2); a file that was moved away is recreated.

@@ -234,6 +234,60 @@ impl Supervisor {
             }
             Command::Start { name, wait, reply } => self.start_or_stop(&name, wait, reply, true),
             Command::Stop { name, wait, reply } => self.start_or_stop(&name, wait, reply, false),
+            Command::Info { name, reply } => {
+                let r = self.lookup(&name).map(|i| self.procs[i].info());
+                let _ = reply.send(r.ok_or(Fault::BadName(name)));
+            }
+            Command::Signal {
+                name,
+                signal,
+                reply,
+            } => {
+                let _ = reply.send(self.signal_request(&name, &signal));
+            }
+            Command::SendStdin { name, data, reply } => {
+                let _ = reply.send(self.send_stdin(&name, &data));
+            }
+            Command::ClearLogs { name, reply } => {
+                let r = match self.lookup(&name) {
+                    None => Err(Fault::BadName(name)),
+                    Some(i) => self.clear_logs(i),
+                };
+                let _ = reply.send(r);
+            }
+            Command::Follow {
+                name,
+                stderr,
+                reply,
+            } => {
+                let r = match self.lookup(&name) {
+                    None => Err(Fault::BadName(name)),
+                    Some(i) => {
+                        let p = &self.procs[i];
+                        let sink = if stderr { &p.stderr } else { &p.stdout };
+                        let s = sink.lock().unwrap_or_else(|e| e.into_inner());
+                        Ok((s.file_path().map(ToOwned::to_owned), s.follow()))
+                    }
+                };
+                let _ = reply.send(r);
+            }
+            Command::Configs { reply } => {
+                let prio: HashMap<&str, i64> = self
+                    .config
+                    .groups
+                    .iter()
+                    .map(|g| (g.name.as_str(), g.priority))
+                    .collect();
+                let v = self
+                    .procs
+                    .iter()
+                    .map(|p| {
+                        let gp = prio.get(p.cfg.group.as_str()).copied().unwrap_or(999);
+                        (p.cfg.clone(), gp)
+                    })
+                    .collect();
+                let _ = reply.send(v);
+            }
             Command::Shutdown { reply } => {
                 self.shutdown_waiters.push(reply);
                 if self.mood != Mood::Shutdown {
@@ -280,6 +334,70 @@ impl Supervisor {
             }
         }
         self.resolve_waiters(i);
+    }
+
+    fn signal_request(&mut self, name: &str, signal: &str) -> Result<(), Fault> {
+        if self.mood != Mood::Running {
+            return Err(Fault::ShutdownState);
+        }
+        let i = self
+            .lookup(name)
+            .ok_or_else(|| Fault::BadName(name.to_owned()))?;
+        let sig = Signal::parse(signal).map_err(|_| Fault::BadSignal(signal.to_owned()))?;
+        let p = &self.procs[i];
+        if !p.state.is_signallable() || p.pid == 0 {
+            return Err(Fault::NotRunning(p.full_name.clone()));
+        }
+        match kill::send(p.pid, sig, false) {
+            Ok(()) | Err(KillError::Gone) => Ok(()),
+            Err(KillError::Other(e)) => Err(Fault::Failed(format!("{}: {e}", p.full_name))),
+        }
+    }
+
+    fn send_stdin(&mut self, name: &str, data: &[u8]) -> Result<(), Fault> {
+        if self.mood != Mood::Running {
+            return Err(Fault::ShutdownState);
+        }
+        let i = self
+            .lookup(name)
+            .ok_or_else(|| Fault::BadName(name.to_owned()))?;
+        let p = &mut self.procs[i];
+        if p.pid == 0 || p.killing {
+            return Err(Fault::NotRunning(p.full_name.clone()));
+        }
+        let Some(fd) = p.stdin.as_ref() else {
+            return Err(Fault::NoFile(p.full_name.clone()));
+        };
+        let mut rest = data;
+        while !rest.is_empty() {
+            match nix::unistd::write(fd, rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(nix::errno::Errno::EPIPE) => {
+                    p.stdin = None;
+                    return Err(Fault::NoFile(p.full_name.clone()));
+                }
+                Err(nix::errno::Errno::EAGAIN) => {
+                    return Err(Fault::Failed(format!(
+                        "{}: stdin is full (the process is not reading it)",
+                        p.full_name
+                    )));
+                }
+                Err(e) => return Err(Fault::Failed(format!("{}: {e}", p.full_name))),
+            }
+        }
+        Ok(())
+    }
+
+    fn clear_logs(&mut self, i: usize) -> Result<(), Fault> {
+        let p = &self.procs[i];
+        for sink in [&p.stdout, &p.stderr] {
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear()
+                .map_err(|e| Fault::Failed(format!("{}: {e}", p.full_name)))?;
+        }
+        Ok(())
     }
 
     /// `group:name`, or `name` for a process alone in its group of the same name.
@@ -581,6 +699,16 @@ impl Supervisor {
             {
                 error!("can't read output of '{}': {e}", p.cfg.name);
             }
+        }
+        if let Some(fd) = &child.stdin {
+            // Writes from clients must never block the actor.
+            let flags = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL)
+                .map(nix::fcntl::OFlag::from_bits_truncate)
+                .unwrap_or(nix::fcntl::OFlag::empty());
+            let _ = nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFL(flags | nix::fcntl::OFlag::O_NONBLOCK),
+            );
         }
         p.stdin = child.stdin;
         Ok(child.pid)

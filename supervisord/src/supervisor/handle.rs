@@ -2,11 +2,14 @@
 
 use std::sync::Arc;
 
-use shared::config::Config;
+use shared::config::{Config, ProcessConfig};
 use shared::{Fault, ProcessState, SupervisorState};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::events::Event;
+
+/// New output of a followed log.
+pub type FollowRx = tokio::sync::broadcast::Receiver<std::sync::Arc<[u8]>>;
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, Fault>>;
 
@@ -42,8 +45,38 @@ pub enum Command {
         wait: bool,
         reply: Reply<ProcessInfo>,
     },
+    Info {
+        name: String,
+        reply: Reply<ProcessInfo>,
+    },
+    Signal {
+        name: String,
+        signal: String,
+        reply: Reply<()>,
+    },
+    SendStdin {
+        name: String,
+        data: Vec<u8>,
+        reply: Reply<()>,
+    },
+    ClearLogs {
+        name: String,
+        reply: Reply<()>,
+    },
+    /// A log file path and a receiver of new output, for following a process's log.
+    Follow {
+        name: String,
+        stderr: bool,
+        reply: Reply<(Option<std::path::PathBuf>, FollowRx)>,
+    },
+    /// Every process's configuration, in start order.
+    Configs {
+        reply: oneshot::Sender<Vec<(ProcessConfig, i64)>>,
+    },
     /// Stop everything in order and end the actor.
-    Shutdown { reply: oneshot::Sender<()> },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
     /// Stop everything, switch to `config`, start again (SIGHUP).
     Reload {
         config: Arc<Config>,
@@ -86,6 +119,52 @@ impl Handle {
         let name = name.to_owned();
         self.ask(|reply| Command::Stop { name, wait, reply })
             .await?
+    }
+
+    /// Returns once every process is stopped.
+    pub async fn info(&self, name: &str) -> Result<ProcessInfo, Fault> {
+        let name = name.to_owned();
+        self.ask(|reply| Command::Info { name, reply }).await?
+    }
+
+    pub async fn signal(&self, name: &str, signal: &str) -> Result<(), Fault> {
+        let (name, signal) = (name.to_owned(), signal.to_owned());
+        self.ask(|reply| Command::Signal {
+            name,
+            signal,
+            reply,
+        })
+        .await?
+    }
+
+    pub async fn send_stdin(&self, name: &str, data: Vec<u8>) -> Result<(), Fault> {
+        let name = name.to_owned();
+        self.ask(|reply| Command::SendStdin { name, data, reply })
+            .await?
+    }
+
+    pub async fn clear_logs(&self, name: &str) -> Result<(), Fault> {
+        let name = name.to_owned();
+        self.ask(|reply| Command::ClearLogs { name, reply }).await?
+    }
+
+    pub async fn follow(
+        &self,
+        name: &str,
+        stderr: bool,
+    ) -> Result<(Option<std::path::PathBuf>, FollowRx), Fault> {
+        let name = name.to_owned();
+        self.ask(|reply| Command::Follow {
+            name,
+            stderr,
+            reply,
+        })
+        .await?
+    }
+
+    /// (process config, its group's priority) for every process, in start order.
+    pub async fn configs(&self) -> Result<Vec<(ProcessConfig, i64)>, Fault> {
+        self.ask(|reply| Command::Configs { reply }).await
     }
 
     /// Returns once every process is stopped.

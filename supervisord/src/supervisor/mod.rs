@@ -7,4 +7,6 @@ mod handle;
 mod table;
 
 pub use actor::{Outcome, Supervisor};
-pub use handle::{Command, Handle, ProcessInfo};
+pub use handle::{Command, FollowRx, Handle, ProcessInfo};
+
+pub(crate) use table::wall_now;

@@ -47,7 +47,7 @@ pub(super) struct Process {
     pub(super) dependents: Vec<usize>,
 }
 
-pub(super) fn wall_now() -> i64 {
+pub(crate) fn wall_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

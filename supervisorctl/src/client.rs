@@ -1,0 +1,108 @@
+//! The connection to supervisord and how its failures read: connection refused, no socket file,
+//! permission denied, authentication, faults.
+
+use std::error::Error as _;
+
+use proto::v1::supervisor_client::SupervisorClient;
+use shared::Fault;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request, Status};
+
+pub(crate) type Api = SupervisorClient<InterceptedService<Channel, Auth>>;
+
+/// Adds basic credentials to every call.
+#[derive(Clone)]
+pub(crate) struct Auth {
+    header: Option<MetadataValue<Ascii>>,
+}
+
+impl Interceptor for Auth {
+    fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(h) = &self.header {
+            req.metadata_mut().insert("authorization", h.clone());
+        }
+        Ok(req)
+    }
+}
+
+/// Why a call failed.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    /// One of supervisor's faults.
+    Fault(Fault),
+    /// The socket file does not exist (supervisord is not running there).
+    NoSuchFile,
+    /// Nothing listens there.
+    Refused,
+    /// We may not use the socket.
+    PermissionDenied,
+    /// The server wants (other) credentials.
+    Auth,
+    Other(String),
+}
+
+pub(crate) fn connect(url: &str, user: Option<&str>, pass: Option<&str>) -> Result<Api, String> {
+    let endpoint =
+        Endpoint::from_shared(url.to_owned()).map_err(|e| format!("bad server URL {url}: {e}"))?;
+    let channel = endpoint.connect_lazy();
+    let header = match (user, pass) {
+        (None, None) => None,
+        (u, p) => {
+            let raw = format!("{}:{}", u.unwrap_or(""), p.unwrap_or(""));
+            let v = format!("Basic {}", base64(raw.as_bytes()));
+            Some(
+                v.parse()
+                    .map_err(|_| "bad characters in credentials".to_string())?,
+            )
+        }
+    };
+    Ok(SupervisorClient::with_interceptor(channel, Auth { header })
+        .max_decoding_message_size(64 << 20))
+}
+
+/// Turns a status into what went wrong, looking through the transport error for the OS error.
+pub(crate) fn classify(st: Status) -> CallError {
+    if let Some(f) = proto::fault_from_status(&st) {
+        return CallError::Fault(f);
+    }
+    if st.code() == Code::Unauthenticated {
+        return CallError::Auth;
+    }
+    let mut source = st.source();
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::NotFound => return CallError::NoSuchFile,
+                std::io::ErrorKind::ConnectionRefused => return CallError::Refused,
+                std::io::ErrorKind::PermissionDenied => return CallError::PermissionDenied,
+                _ => {}
+            }
+        }
+        source = e.source();
+    }
+    CallError::Other(format!("{}: {}", st.code(), st.message()))
+}
+
+fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,104 @@
+//! `help [action]`: the same texts as Python's supervisorctl.
+
+use super::Ctl;
+
+/// Every action, for `help` and the shell's completion.
+pub(crate) const COMMANDS: &[&str] = &[
+    "add", "avail", "clear", "exit", "fg", "help", "maintail", "open", "pid", "quit", "reload",
+    "remove", "reread", "restart", "shutdown", "signal", "start", "status", "stop", "tail",
+    "update", "version",
+];
+
+fn text(cmd: &str) -> Option<&'static str> {
+    Some(match cmd {
+        "help" => {
+            "help\t\tPrint a list of available actions\nhelp <action>\tPrint help for <action>"
+        }
+        "EOF" | "exit" | "quit" => "quit\tExit the supervisor shell.",
+        "open" => {
+            "open <url>\tConnect to a remote supervisord process.\n\t\t(for UNIX domain socket, use unix:///socket/path)"
+        }
+        "version" => "version\t\t\tShow the version of the remote supervisord \n\t\t\tprocess",
+        "status" => {
+            "status <name>\t\tGet status for a single process\nstatus <gname>:*\tGet status for all processes in a group\nstatus <name> <name>\tGet status for multiple named processes\nstatus\t\t\tGet all process status info"
+        }
+        "pid" => {
+            "pid\t\t\tGet the PID of supervisord.\npid <name>\t\tGet the PID of a single child process by name.\npid all\t\t\tGet the PID of every child process, one per line."
+        }
+        "start" => {
+            "start <name>\t\tStart a process\nstart <gname>:*\t\tStart all processes in a group\nstart <name> <name>\tStart multiple processes or groups\nstart all\t\tStart all processes"
+        }
+        "stop" => {
+            "stop <name>\t\tStop a process\nstop <gname>:*\t\tStop all processes in a group\nstop <name> <name>\tStop multiple processes or groups\nstop all\t\tStop all processes"
+        }
+        "signal" => {
+            "signal <signal name> <name>\t\tSignal a process\nsignal <signal name> <gname>:*\t\tSignal all processes in a group\nsignal <signal name> <name> <name>\tSignal multiple processes or groups\nsignal <signal name> all\t\tSignal all processes"
+        }
+        "restart" => {
+            "restart <name>\t\tRestart a process\nrestart <gname>:*\tRestart all processes in a group\nrestart <name> <name>\tRestart multiple processes or groups\nrestart all\t\tRestart all processes\nNote: restart does not reread config files. For that, see reread and update."
+        }
+        "shutdown" => "shutdown \tShut the remote supervisord down.",
+        "reload" => "reload \t\tRestart the remote supervisord.",
+        "tail" => {
+            "tail [-f] <name> [stdout|stderr] (default stdout)\nEx:\ntail -f <name>\t\tContinuous tail of named process stdout\n\t\t\tCtrl-C to exit.\ntail -100 <name>\tlast 100 *bytes* of process stdout\ntail <name> stderr\tlast 1600 *bytes* of process stderr"
+        }
+        "maintail" => {
+            "maintail -f \tContinuous tail of supervisor main log file (Ctrl-C to exit)\nmaintail -100\tlast 100 *bytes* of supervisord main log file\nmaintail\tlast 1600 *bytes* of supervisor main log file\n"
+        }
+        "clear" => {
+            "clear <name>\t\tClear a process' log files.\nclear <name> <name>\tClear multiple process' log files\nclear all\t\tClear all process' log files"
+        }
+        "fg" => "fg <process>\tConnect to a process in foreground mode\n\t\tCtrl-C to exit",
+        "avail" => "avail\t\t\tDisplay all configured processes",
+        "reread" => "reread \t\t\tReload the daemon's configuration files without add/remove",
+        "add" => "add <name> [...]\tActivates any updates in config for process/group",
+        "remove" => "remove <name> [...]\tRemoves process/group from active config",
+        "update" => {
+            "update\t\t\tReload config and add/remove as necessary, and will restart affected programs\nupdate all\t\tReload config and add/remove as necessary, and will restart affected programs\nupdate <gname> [...]\tUpdate specific groups"
+        }
+        _ => return None,
+    })
+}
+
+/// Prints the help of one action (after a usage error, as Python does).
+pub(crate) fn show(ctl: &Ctl, cmd: &str) {
+    if let Some(t) = text(cmd) {
+        ctl.output(t);
+    }
+}
+
+pub(crate) fn run(ctl: &mut Ctl, args: &[String]) {
+    match args.first() {
+        Some(cmd) => match text(cmd) {
+            Some(t) => ctl.output(t),
+            None => ctl.output(&format!("*** No help on {cmd}")),
+        },
+        None => {
+            ctl.output("");
+            ctl.output("default commands (type help <topic>):");
+            ctl.output("=====================================");
+            // Python's cmd module: columns filled top to bottom.
+            let rows = 3;
+            let cols = COMMANDS.len().div_ceil(rows);
+            let widths: Vec<usize> = (0..cols)
+                .map(|c| {
+                    (0..rows)
+                        .filter_map(|r| COMMANDS.get(c * rows + r))
+                        .map(|s| s.len())
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            for r in 0..rows {
+                let mut line = String::new();
+                for (c, w) in widths.iter().enumerate() {
+                    if let Some(cmd) = COMMANDS.get(c * rows + r) {
+                        line.push_str(&format!("{cmd:<w$}  "));
+                    }
+                }
+                ctl.output(line.trim_end_matches(' ').to_owned().as_str());
+            }
+            ctl.output("");
+        }
+    }
+}

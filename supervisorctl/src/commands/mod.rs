@@ -1,0 +1,189 @@
+//! The actions. [`Ctl::onecmd`] runs one command line, as Python's `onecmd` does, and records
+//! the exit status.
+
+mod avail;
+mod control;
+mod daemon;
+mod help;
+mod logs;
+mod pid;
+mod status;
+
+use proto::v1;
+use shared::Fault;
+
+use crate::client::{self, Api, CallError};
+use crate::options::Options;
+use crate::output;
+
+pub(crate) use help::COMMANDS;
+
+/// The client's state across commands (one in command mode, many in the shell).
+pub(crate) struct Ctl {
+    pub opts: Options,
+    pub json: bool,
+    /// In the shell: confirmations are asked, and failures do not end anything.
+    pub interactive: bool,
+    pub exitstatus: i32,
+    api: Option<Api>,
+}
+
+/// A call's failure, already reported to the user: commands just return.
+pub(crate) struct Reported;
+
+impl Ctl {
+    pub(crate) fn new(opts: Options, json: bool) -> Ctl {
+        Ctl {
+            opts,
+            json,
+            interactive: false,
+            exitstatus: 0,
+            api: None,
+        }
+    }
+
+    pub(crate) fn output(&self, s: &str) {
+        println!("{s}");
+    }
+
+    /// The API client (connects lazily; reused).
+    pub(crate) fn api(&mut self) -> Result<Api, Reported> {
+        if let Some(a) = &self.api {
+            return Ok(a.clone());
+        }
+        match client::connect(
+            &self.opts.serverurl,
+            self.opts.username.as_deref(),
+            self.opts.password.as_deref(),
+        ) {
+            Ok(a) => {
+                self.api = Some(a.clone());
+                Ok(a)
+            }
+            Err(e) => {
+                self.output(&format!("error: {e}"));
+                self.exitstatus = output::GENERIC;
+                Err(Reported)
+            }
+        }
+    }
+
+    /// Reports a failed call that is not a fault the command handles itself.
+    pub(crate) fn report(&mut self, e: CallError) -> Reported {
+        let url = self.opts.serverurl.clone();
+        match e {
+            CallError::NoSuchFile => {
+                self.output(&format!("{url} no such file"));
+                self.exitstatus = output::NOT_RUNNING;
+            }
+            CallError::Refused => {
+                self.output(&format!("{url} refused connection"));
+                self.exitstatus = output::INSUFFICIENT_PRIVILEGES;
+            }
+            CallError::PermissionDenied => {
+                self.output(&format!(
+                    "{url} permission denied (check the socket's chmod and chown in [unix_http_server], and who you are)"
+                ));
+                self.exitstatus = output::GENERIC;
+            }
+            CallError::Auth => {
+                self.output("Server requires authentication");
+                self.output(&format!(
+                    "error: {url} refused the credentials (give -u USER -p PASS, or username/password in [supervisorctl])"
+                ));
+                self.exitstatus = output::GENERIC;
+            }
+            CallError::Fault(Fault::ShutdownState) => {
+                self.output("ERROR: supervisor shutting down");
+                self.exitstatus = output::GENERIC;
+            }
+            CallError::Fault(f) => {
+                self.output(&format!("error: {f}"));
+                self.exitstatus = output::GENERIC;
+            }
+            CallError::Other(m) => {
+                self.output(&format!("error: {url}: {m}"));
+                self.exitstatus = output::GENERIC;
+            }
+        }
+        Reported
+    }
+
+    /// supervisorctl's `upcheck`: the server answers and speaks API 3.0.
+    pub(crate) async fn upcheck(&mut self) -> Result<Api, Reported> {
+        let mut api = self.api()?;
+        match api.get_version(v1::GetVersionRequest {}).await {
+            Ok(r) => {
+                let v = r.into_inner().api_version;
+                if v != "3.0" {
+                    self.output(&format!("Sorry, this version of supervisorctl expects to talk to a server with API version 3.0, but the remote version is {v}."));
+                    self.exitstatus = 5;
+                    return Err(Reported);
+                }
+                Ok(api)
+            }
+            Err(st) => Err(self.report(client::classify(st))),
+        }
+    }
+
+    /// Runs one action with its arguments.
+    pub(crate) async fn onecmd(&mut self, words: &[String]) {
+        let Some((verb, args)) = words.split_first() else {
+            return;
+        };
+        let args: Vec<String> = args.to_vec();
+        let _ = match verb.as_str() {
+            "status" => status::run(self, &args).await,
+            "start" => control::start(self, &args).await,
+            "stop" => control::stop(self, &args).await,
+            "restart" => control::restart(self, &args).await,
+            "signal" => control::signal(self, &args).await,
+            "pid" => pid::run(self, &args).await,
+            "tail" => logs::tail(self, &args).await,
+            "maintail" => logs::maintail(self, &args).await,
+            "fg" => logs::fg(self, &args).await,
+            "clear" => logs::clear(self, &args).await,
+            "avail" => avail::run(self, &args).await,
+            "reload" => daemon::reload(self, &args).await,
+            "shutdown" => daemon::shutdown(self, &args).await,
+            "version" => daemon::version(self, &args).await,
+            "reread" | "update" | "add" | "remove" => {
+                self.output(&format!(
+                    "ERROR: {verb} is not available yet in this supervisord (restart with `reload` instead)"
+                ));
+                self.exitstatus = output::UNIMPLEMENTED;
+                Ok(())
+            }
+            "help" => {
+                help::run(self, &args);
+                Ok(())
+            }
+            "open" => {
+                self.open(&args);
+                Ok(())
+            }
+            "quit" | "exit" | "EOF" => Ok(()),
+            other => {
+                self.output(&format!("*** Unknown syntax: {}", words.join(" ")));
+                let _ = other;
+                self.exitstatus = output::GENERIC;
+                Ok(())
+            }
+        };
+    }
+
+    fn open(&mut self, args: &[String]) {
+        let Some(url) = args.first() else {
+            self.output("ERROR: url must be http:// or unix://");
+            self.exitstatus = output::GENERIC;
+            return;
+        };
+        if !(url.starts_with("http://") || url.starts_with("unix://")) {
+            self.output("ERROR: url must be http:// or unix://");
+            self.exitstatus = output::GENERIC;
+            return;
+        }
+        self.opts.serverurl = url.clone();
+        self.api = None;
+    }
+}

@@ -1,0 +1,193 @@
+//! HTTP basic auth for every request on a listener (gRPC and HTTP alike), with supervisor's
+//! `{SHA}<hex>` passwords and constant-time comparison. A gRPC request that fails gets
+//! UNAUTHENTICATED; anything else gets 401 with `WWW-Authenticate: Basic realm="default"`.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use sha1::{Digest, Sha1};
+
+/// The username and password a listener requires.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    username: String,
+    password: String,
+}
+
+impl Credentials {
+    pub fn new(username: &str, password: &str) -> Credentials {
+        Credentials {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        }
+    }
+
+    /// Whether `user:pass` matches. `{SHA}hex` passwords compare the SHA-1 of what was sent.
+    pub fn accepts(&self, user: &[u8], pass: &[u8]) -> bool {
+        let user_ok = ct_eq(user, self.username.as_bytes());
+        let pass_ok = match self.password.strip_prefix("{SHA}") {
+            Some(hex) => {
+                let digest = Sha1::digest(pass);
+                let sent: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                ct_eq(sent.as_bytes(), hex.to_ascii_lowercase().as_bytes())
+            }
+            None => ct_eq(pass, self.password.as_bytes()),
+        };
+        user_ok & pass_ok
+    }
+
+    /// Checks an `Authorization: Basic …` header value.
+    pub fn check_header(&self, value: Option<&HeaderValue>) -> bool {
+        let Some(v) = value.and_then(|v| v.to_str().ok()) else {
+            return false;
+        };
+        let Some(b64) = v
+            .strip_prefix("Basic ")
+            .or_else(|| v.strip_prefix("basic "))
+        else {
+            return false;
+        };
+        let Some(decoded) = base64_decode(b64.trim()) else {
+            return false;
+        };
+        let Some(colon) = decoded.iter().position(|&b| b == b':') else {
+            return false;
+        };
+        self.accepts(&decoded[..colon], &decoded[colon + 1..])
+    }
+}
+
+/// Compares without an early exit, so timing says nothing about where they differ.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = (a.len() ^ b.len()) as u8 | u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+/// Standard base64 (with or without padding).
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let s = s.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    for chunk in s.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= val(c)? << (18 - 6 * i);
+        }
+        let bytes = acc.to_be_bytes();
+        match chunk.len() {
+            4 => out.extend_from_slice(&bytes[1..4]),
+            3 => out.extend_from_slice(&bytes[1..3]),
+            2 => out.push(bytes[1]),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Standard base64 with padding.
+pub fn base64_encode(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The middleware: lets the request through or answers it.
+pub async fn require(State(creds): State<Arc<Credentials>>, req: Request, next: Next) -> Response {
+    if creds.check_header(req.headers().get(header::AUTHORIZATION)) {
+        return next.run(req).await;
+    }
+    let grpc = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"));
+    let mut resp = Response::new(Body::empty());
+    if !grpc {
+        *resp.status_mut() = StatusCode::UNAUTHORIZED;
+    }
+    let h = resp.headers_mut();
+    if grpc {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        h.insert("grpc-status", HeaderValue::from_static("16"));
+        h.insert(
+            "grpc-message",
+            HeaderValue::from_static("Server%20requires%20authentication"),
+        );
+    } else {
+        h.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"default\""),
+        );
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trip() {
+        for s in ["", "a", "ab", "abc", "user:123", "üñï:çødé"] {
+            assert_eq!(
+                base64_decode(&base64_encode(s.as_bytes())).as_deref(),
+                Some(s.as_bytes())
+            );
+        }
+        assert_eq!(base64_encode(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64_decode("Og==").as_deref(), Some(&b":"[..]));
+        assert!(base64_decode("!!").is_none());
+    }
+
+    #[test]
+    fn plain_and_sha_passwords() {
+        let plain = Credentials::new("user", "123");
+        assert!(plain.accepts(b"user", b"123"));
+        assert!(!plain.accepts(b"user", b"1234"));
+        assert!(!plain.accepts(b"usr", b"123"));
+        // sha1("thepassword")
+        let sha = Credentials::new("u", "{SHA}82ab876d1387bfafe46cc1c8a2ef074eae50cb1d");
+        assert!(sha.accepts(b"u", b"thepassword"));
+        assert!(!sha.accepts(b"u", b"wrong"));
+        let hv = HeaderValue::from_static("Basic dXNlcjoxMjM=");
+        assert!(plain.check_header(Some(&hv)));
+        assert!(!plain.check_header(None));
+    }
+}

@@ -1,0 +1,192 @@
+//! The listeners (`[unix_http_server]`, `[inet_http_server]`) and what they serve: the gRPC API
+//! today, and the HTTP layer on the same router. Each listener has its own credentials.
+
+pub mod auth;
+pub(crate) mod describe;
+pub mod grpc;
+pub(crate) mod logfile;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use shared::config::Config;
+use tokio::net::{TcpListener, UnixListener};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use auth::Credentials;
+use grpc::Api;
+
+/// Bound sockets, ready to serve.
+pub struct Listeners {
+    unix: Option<(UnixListener, PathBuf, Option<Arc<Credentials>>)>,
+    tcp: Vec<(TcpListener, Option<Arc<Credentials>>)>,
+}
+
+impl Listeners {
+    /// The unix socket's path (removed at exit).
+    pub fn socket_path(&self) -> Option<PathBuf> {
+        self.unix.as_ref().map(|(_, p, _)| p.clone())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.unix.is_none() && self.tcp.is_empty()
+    }
+}
+
+fn creds(user: &Option<String>, pass: &Option<String>) -> Option<Arc<Credentials>> {
+    match (user, pass) {
+        (Some(u), Some(p)) => Some(Arc::new(Credentials::new(u, p))),
+        (Some(u), None) => Some(Arc::new(Credentials::new(u, ""))),
+        _ => None,
+    }
+}
+
+/// Binds every configured listener; an error names the section and what failed.
+pub async fn bind(config: &Config) -> Result<Listeners, String> {
+    let mut out = Listeners {
+        unix: None,
+        tcp: Vec::new(),
+    };
+    if let Some(u) = &config.unix_http_server {
+        let path = u.file.clone();
+        if path.exists() {
+            if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+                return Err(format!(
+                    "[unix_http_server] file={}: another program is already listening on this socket (is supervisord already running?)",
+                    path.display()
+                ));
+            }
+            std::fs::remove_file(&path).map_err(|e| {
+                format!(
+                    "[unix_http_server] file={}: can't remove the stale socket: {e}",
+                    path.display()
+                )
+            })?;
+        }
+        let l = UnixListener::bind(&path).map_err(|e| {
+            format!(
+                "[unix_http_server] file={}: can't bind: {e}",
+                path.display()
+            )
+        })?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(u.chmod))
+            .map_err(|e| format!("[unix_http_server] chmod={:o}: {e}", u.chmod))?;
+        if let Some(owner) = &u.chown {
+            chown(&path, owner)?;
+        }
+        out.unix = Some((l, path, creds(&u.username, &u.password)));
+    }
+    if let Some(i) = &config.inet_http_server {
+        let addrs = i.bind_addrs();
+        if addrs.is_empty() {
+            return Err(format!(
+                "[inet_http_server] port={}: can't resolve the address",
+                i.port
+            ));
+        }
+        for a in addrs {
+            let l = TcpListener::bind(a)
+                .await
+                .map_err(|e| format!("[inet_http_server] port={}: can't bind {a}: {e}", i.port))?;
+            out.tcp.push((l, creds(&i.username, &i.password)));
+        }
+    }
+    Ok(out)
+}
+
+fn chown(path: &std::path::Path, owner: &str) -> Result<(), String> {
+    let (user, group) = match owner.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (owner, None),
+    };
+    let err = |m: String| format!("[unix_http_server] chown={owner}: {m}");
+    let pw = nix::unistd::User::from_name(user)
+        .map_err(|e| err(e.to_string()))?
+        .ok_or_else(|| err(format!("no such user {user}")))?;
+    let gid = match group {
+        None => pw.gid,
+        Some(g) => {
+            nix::unistd::Group::from_name(g)
+                .map_err(|e| err(e.to_string()))?
+                .ok_or_else(|| err(format!("no such group {g}")))?
+                .gid
+        }
+    };
+    nix::unistd::chown(path, Some(pw.uid), Some(gid)).map_err(|e| err(e.to_string()))
+}
+
+/// Answers what no route matched: gRPC clients get UNIMPLEMENTED, others 404.
+async fn fallback(req: Request<Body>) -> Response {
+    let grpc = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"));
+    if grpc {
+        let mut r = Response::new(Body::empty());
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        r.headers_mut()
+            .insert("grpc-status", HeaderValue::from_static("12"));
+        return r;
+    }
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+fn router(api: &Api, creds: Option<Arc<Credentials>>) -> Result<axum::Router, String> {
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| format!("reflection: {e}"))?;
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    tokio::spawn(async move {
+        health_reporter
+            .set_serving::<proto::v1::supervisor_server::SupervisorServer<Api>>()
+            .await;
+    });
+    let routes = tonic::service::Routes::new(proto::v1::supervisor_server::SupervisorServer::new(
+        api.clone(),
+    ))
+    .add_service(reflection)
+    .add_service(health);
+    let mut r = routes.into_axum_router().fallback(fallback);
+    if let Some(c) = creds {
+        r = r.layer(axum::middleware::from_fn_with_state(c, auth::require));
+    }
+    Ok(r)
+}
+
+/// Serves every listener until `shutdown` is cancelled.
+pub fn serve(
+    listeners: Listeners,
+    api: Api,
+    shutdown: CancellationToken,
+    tasks: &TaskTracker,
+) -> Result<(), String> {
+    if let Some((l, _, c)) = listeners.unix {
+        let app = router(&api, c)?;
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            let _ = axum::serve(l, app)
+                .with_graceful_shutdown(token.cancelled_owned())
+                .await;
+        });
+    }
+    for (l, c) in listeners.tcp {
+        let app = router(&api, c)?;
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            let _ = axum::serve(l, app)
+                .with_graceful_shutdown(token.cancelled_owned())
+                .await;
+        });
+    }
+    Ok(())
+}
