@@ -68,17 +68,18 @@ pub fn run(args: Vec<OsString>, prog: &str) -> i32 {
             return 1;
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let mut ctl = commands::Ctl::new(opts, cli.json);
-        if cli.action.is_empty() || cli.interactive {
-            if !cli.action.is_empty() {
-                ctl.onecmd(&cli.action).await;
-            }
+        // As in Python's supervisorctl, -i with an action runs the action only.
+        if cli.action.is_empty() {
             shell::run(&mut ctl).await;
             0
         } else {
             ctl.onecmd(&cli.action).await;
             ctl.exitstatus
         }
-    })
+    });
+    // A blocking read of stdin (fg) must not keep the process alive.
+    runtime.shutdown_background();
+    code
 }

@@ -6,6 +6,34 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The environment variable that marks the processes of one test's daemon.
+const MARKER: &str = "SUPERVISORD_TEST_DIR";
+
+/// Kills every process whose environment carries `MARKER=dir` (test cleanup's safety net).
+fn kill_marked(dir: &Path) -> Vec<i32> {
+    let needle = format!("{MARKER}={}", dir.display());
+    let mut killed = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return killed;
+    };
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if env.split(|&b| b == 0).any(|v| v == needle.as_bytes()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            killed.push(pid);
+        }
+    }
+    killed
+}
+
 /// Deadlines are generous: machines are shared and have two cores.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -83,15 +111,20 @@ impl Daemon {
     /// The standard `[supervisord]` section plus `body`.
     pub fn config_text(dir: &Path, body: &str) -> String {
         let body = unindent(body);
-        let sup = if body.contains("[supervisord]") {
-            String::new()
-        } else {
-            format!(
+        let mut head = String::new();
+        if !body.contains("[supervisord]") {
+            head.push_str(&format!(
                 "[supervisord]\nlogfile={d}/main.log\npidfile={d}/supervisord.pid\nchildlogdir={d}\nloglevel=debug\n\n",
                 d = dir.display()
-            )
-        };
-        format!("{sup}{body}")
+            ));
+        }
+        if !body.contains("[unix_http_server]") {
+            head.push_str(&format!(
+                "[unix_http_server]\nfile={d}/supervisor.sock\n\n",
+                d = dir.display()
+            ));
+        }
+        format!("{head}{body}")
     }
 
     /// Replaces the config file (for SIGHUP tests).
@@ -115,6 +148,8 @@ impl Daemon {
             .arg(&self.config)
             .args(args)
             .current_dir(self.dir.path())
+            // Every child inherits this: Drop finds (and kills) whatever a test left behind.
+            .env(MARKER, self.dir.path())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -122,6 +157,28 @@ impl Daemon {
             .expect("spawn supervisord");
         self.child = Some(child);
         self.wait_log("supervisord started with pid");
+    }
+
+    /// `unix://…/supervisor.sock`.
+    pub fn url(&self) -> String {
+        format!("unix://{}", self.path("supervisor.sock").display())
+    }
+
+    /// Runs our `supervisorctl -s <socket> args…`; returns (exit code, stdout, stderr).
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        run_ctl(&[&["-s", &self.url()], args].concat())
+    }
+
+    /// Runs Python's `supervisorctl -s <socket> args…`.
+    pub fn pyctl(&self, args: &[&str]) -> Output {
+        let py = venv_python();
+        let out = Command::new(py.with_file_name("supervisorctl"))
+            .args(["-s", &self.url()])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run python supervisorctl");
+        Output::from(out)
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -249,6 +306,10 @@ impl Drop for Daemon {
                 let _ = c.wait();
             }
         }
+        let leftovers = kill_marked(self.dir.path());
+        if !leftovers.is_empty() {
+            eprintln!("killed processes the test left behind: {leftovers:?}");
+        }
         if std::thread::panicking() {
             eprintln!(
                 "--- main log ({}) ---\n{}\n--- stderr ---\n{}",
@@ -365,4 +426,32 @@ pub fn venv_python() -> PathBuf {
         py.display()
     );
     py
+}
+
+/// What a client run printed, and how it ended.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<std::process::Output> for Output {
+    fn from(o: std::process::Output) -> Output {
+        Output {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs our supervisorctl with `args` (stdin from /dev/null).
+pub fn run_ctl(args: &[&str]) -> Output {
+    let out = Command::new(bin("supervisorctl"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run supervisorctl");
+    Output::from(out)
 }

@@ -54,7 +54,7 @@ fn env_file_feeds_supervisords_own_environment() {
     let mut d = Daemon::start_with(
         r#"
         [program:greet]
-        command=sh -c 'echo %(ENV_GREETING)s $GREETING; sleep 600'
+        command=sh -c 'echo %(ENV_GREETING)s $GREETING; exec sleep 600'
         startsecs=0
         stdout_logfile=%(here)s/greet.log
         "#,
@@ -73,7 +73,7 @@ fn user_switches_identity_and_sets_home() {
     let mut d = Daemon::start(
         r#"
         [program:asnobody]
-        command=sh -c 'id -u; id -g; echo "home=$HOME user=$USER"; sleep 600'
+        command=sh -c 'id -u; id -g; echo "home=$HOME user=$USER"; exec sleep 600'
         user=nobody
         startsecs=0
         stdout_logfile=%(here)s/who.log
@@ -177,7 +177,7 @@ fn remote_syslog_target_over_udp() {
     let mut d = Daemon::start(&format!(
         r#"
         [program:sysloggy]
-        command=sh -c 'echo hello-syslog; sleep 600'
+        command=sh -c 'echo hello-syslog; exec sleep 600'
         startsecs=0
         stdout_logfile=syslog @udp:127.0.0.1:{port}
         syslog_tag=mytag

@@ -120,7 +120,7 @@ fn child_logs_rotate_by_size_with_backups() {
     let mut d = Daemon::start(
         r#"
         [program:writer]
-        command=sh -c 'for c in a b c d; do head -c 2100 /dev/zero | tr "\0" $c; until grep -q $c %(here)s/w.log.1 2>/dev/null; do sleep 0.02; done; done; sleep 600'
+        command=sh -c 'for c in a b c d; do head -c 2100 /dev/zero | tr "\0" $c; until grep -q $c %(here)s/w.log.1 2>/dev/null; do sleep 0.02; done; done; exec sleep 600'
         startsecs=0
         stdout_logfile=%(here)s/w.log
         stdout_logfile_maxbytes=2KB
@@ -152,7 +152,7 @@ fn redirect_stderr_strip_ansi_and_multiple_targets() {
         childlogdir=%(here)s
         strip_ansi=true
         [program:colors]
-        command=sh -c 'printf "\033[31mred\033[0m out\n"; echo err >&2; sleep 600'
+        command=sh -c 'printf "\033[31mred\033[0m out\n"; echo err >&2; exec sleep 600'
         startsecs=0
         redirect_stderr=true
         stdout_logfile=%(here)s/a.log, %(here)s/b.log, /dev/stdout
@@ -189,7 +189,7 @@ fn child_environment_follows_pythons_order_and_env_files() {
         [unix_http_server]
         file=%(here)s/supervisor.sock
         [program:envdump]
-        command=sh -c 'env > %(here)s/env.txt; sleep 600'
+        command=sh -c 'env > %(here)s/env.txt; exec sleep 600'
         startsecs=0
         envFiles=%(here)s/app.env
         environment=OVERRIDE="program",PROG="p"

@@ -7,7 +7,13 @@ use super::{Ctl, Reported};
 use crate::client;
 use crate::output::namespec;
 
-pub(crate) async fn run(ctl: &mut Ctl, _args: &[String]) -> Result<(), Reported> {
+pub(crate) async fn run(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported> {
+    if !args.is_empty() {
+        ctl.output("Error: avail accepts no arguments");
+        ctl.exitstatus = crate::output::GENERIC;
+        super::help::show(ctl, "avail");
+        return Ok(());
+    }
     let mut api = ctl.api()?;
     let configs = match api
         .get_all_config_info(v1::GetAllConfigInfoRequest {})

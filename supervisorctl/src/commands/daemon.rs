@@ -85,12 +85,22 @@ pub(crate) async fn reload(ctl: &mut Ctl, args: &[String]) -> Result<(), Reporte
                 ctl.exitstatus = output::GENERIC;
                 Err(Reported)
             }
-            e => Err(gone(ctl, e)),
+            e => {
+                let r = gone(ctl, e);
+                ctl.exitstatus = output::GENERIC;
+                Err(r)
+            }
         },
     }
 }
 
-pub(crate) async fn version(ctl: &mut Ctl, _args: &[String]) -> Result<(), Reported> {
+pub(crate) async fn version(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported> {
+    if !args.is_empty() {
+        ctl.output("Error: version accepts no arguments");
+        ctl.exitstatus = output::GENERIC;
+        help::show(ctl, "version");
+        return Ok(());
+    }
     let mut api = ctl.upcheck().await?;
     match api.get_version(v1::GetVersionRequest {}).await {
         Ok(r) => {

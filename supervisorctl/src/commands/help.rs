@@ -14,11 +14,12 @@ fn text(cmd: &str) -> Option<&'static str> {
         "help" => {
             "help\t\tPrint a list of available actions\nhelp <action>\tPrint help for <action>"
         }
-        "EOF" | "exit" | "quit" => "quit\tExit the supervisor shell.",
+        "exit" => "exit\tExit the supervisor shell.",
+        "EOF" | "quit" => "quit\tExit the supervisor shell.",
         "open" => {
             "open <url>\tConnect to a remote supervisord process.\n\t\t(for UNIX domain socket, use unix:///socket/path)"
         }
-        "version" => "version\t\t\tShow the version of the remote supervisord \n\t\t\tprocess",
+        "version" => "version\t\t\tShow the version of the remote supervisord process",
         "status" => {
             "status <name>\t\tGet status for a single process\nstatus <gname>:*\tGet status for all processes in a group\nstatus <name> <name>\tGet status for multiple named processes\nstatus\t\t\tGet all process status info"
         }
@@ -77,28 +78,69 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) {
             ctl.output("");
             ctl.output("default commands (type help <topic>):");
             ctl.output("=====================================");
-            // Python's cmd module: columns filled top to bottom.
-            let rows = 3;
-            let cols = COMMANDS.len().div_ceil(rows);
-            let widths: Vec<usize> = (0..cols)
-                .map(|c| {
-                    (0..rows)
-                        .filter_map(|r| COMMANDS.get(c * rows + r))
-                        .map(|s| s.len())
-                        .max()
-                        .unwrap_or(0)
-                })
-                .collect();
-            for r in 0..rows {
-                let mut line = String::new();
-                for (c, w) in widths.iter().enumerate() {
-                    if let Some(cmd) = COMMANDS.get(c * rows + r) {
-                        line.push_str(&format!("{cmd:<w$}  "));
-                    }
-                }
-                ctl.output(line.trim_end_matches(' ').to_owned().as_str());
+            let topics: Vec<&str> = COMMANDS.iter().copied().filter(|c| *c != "help").collect();
+            for line in columnize(&topics, 79) {
+                ctl.output(&line);
             }
             ctl.output("");
         }
+    }
+}
+
+/// Python's `cmd.Cmd.columnize`: the fewest rows that fit `width`, filled column by column.
+fn columnize(items: &[&str], width: usize) -> Vec<String> {
+    let size = items.len();
+    let mut layout = (size, vec![items.iter().map(|s| s.len()).max().unwrap_or(0)]);
+    for nrows in 1..size {
+        let ncols = size.div_ceil(nrows);
+        let widths: Vec<usize> = (0..ncols)
+            .map(|c| {
+                (0..nrows)
+                    .filter_map(|r| items.get(r + nrows * c))
+                    .map(|s| s.len())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let total: usize = widths.iter().map(|w| w + 2).sum::<usize>() - 2;
+        if total <= width {
+            layout = (nrows, widths);
+            break;
+        }
+    }
+    let (nrows, widths) = layout;
+    (0..nrows)
+        .map(|r| {
+            let mut cells: Vec<&str> = (0..widths.len())
+                .map(|c| items.get(r + nrows * c).copied().unwrap_or(""))
+                .collect();
+            while cells.last().is_some_and(|c| c.is_empty()) {
+                cells.pop();
+            }
+            cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_listing_matches_python() {
+        let topics: Vec<&str> = COMMANDS.iter().copied().filter(|c| *c != "help").collect();
+        assert_eq!(
+            columnize(&topics, 79),
+            vec![
+                "add    exit      open  reload  restart   start   tail   ",
+                "avail  fg        pid   remove  shutdown  status  update ",
+                "clear  maintail  quit  reread  signal    stop    version",
+            ]
+        );
     }
 }

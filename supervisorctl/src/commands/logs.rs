@@ -119,7 +119,14 @@ pub(crate) async fn tail(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported>
             ctl.output("");
             Ok(())
         }
-        Err(st) => Err(tail_error(ctl, &name, client::classify(st))),
+        Err(st) => match client::classify(st) {
+            // A configured log that was not written yet is just empty (as in Python).
+            CallError::Fault(f) if f.code() == 20 && f.to_string() != "NO_FILE: None" => {
+                ctl.output("");
+                Ok(())
+            }
+            e => Err(tail_error(ctl, &name, e)),
+        },
     }
 }
 

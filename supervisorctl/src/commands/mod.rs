@@ -24,6 +24,8 @@ pub(crate) struct Ctl {
     pub json: bool,
     /// In the shell: confirmations are asked, and failures do not end anything.
     pub interactive: bool,
+    /// The last call was refused for its credentials.
+    auth_failed: bool,
     pub exitstatus: i32,
     api: Option<Api>,
 }
@@ -37,6 +39,7 @@ impl Ctl {
             opts,
             json,
             interactive: false,
+            auth_failed: false,
             exitstatus: 0,
             api: None,
         }
@@ -87,6 +90,7 @@ impl Ctl {
                 self.exitstatus = output::GENERIC;
             }
             CallError::Auth => {
+                self.auth_failed = true;
                 self.output("Server requires authentication");
                 self.output(&format!(
                     "error: {url} refused the credentials (give -u USER -p PASS, or username/password in [supervisorctl])"
@@ -126,8 +130,19 @@ impl Ctl {
         }
     }
 
-    /// Runs one action with its arguments.
+    /// Runs one action; after an authentication failure at a terminal, asks for credentials and
+    /// runs it once more.
     pub(crate) async fn onecmd(&mut self, words: &[String]) {
+        self.auth_failed = false;
+        self.run_action(words).await;
+        if self.auth_failed && self.prompt_credentials() {
+            self.auth_failed = false;
+            self.exitstatus = 0;
+            self.run_action(words).await;
+        }
+    }
+
+    async fn run_action(&mut self, words: &[String]) {
         let Some((verb, args)) = words.split_first() else {
             return;
         };
@@ -159,10 +174,17 @@ impl Ctl {
                 Ok(())
             }
             "open" => {
-                self.open(&args);
+                if self.open(&args) {
+                    let before = self.exitstatus;
+                    let _ = status::run(self, &[]).await;
+                    self.exitstatus = before;
+                }
                 Ok(())
             }
-            "quit" | "exit" | "EOF" => Ok(()),
+            "quit" | "exit" | "EOF" => {
+                self.output("");
+                Ok(())
+            }
             other => {
                 self.output(&format!("*** Unknown syntax: {}", words.join(" ")));
                 let _ = other;
@@ -172,18 +194,44 @@ impl Ctl {
         };
     }
 
-    fn open(&mut self, args: &[String]) {
-        let Some(url) = args.first() else {
-            self.output("ERROR: url must be http:// or unix://");
-            self.exitstatus = output::GENERIC;
-            return;
-        };
+    fn open(&mut self, args: &[String]) -> bool {
+        let url = args.first().map_or("", String::as_str);
         if !(url.starts_with("http://") || url.starts_with("unix://")) {
             self.output("ERROR: url must be http:// or unix://");
             self.exitstatus = output::GENERIC;
-            return;
+            return false;
         }
-        self.opts.serverurl = url.clone();
+        self.opts.serverurl = url.to_owned();
         self.api = None;
+        true
+    }
+
+    /// After an authentication failure at a terminal: ask for credentials, to retry with.
+    pub(crate) fn prompt_credentials(&mut self) -> bool {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() {
+            return false;
+        }
+        let user = match &self.opts.username {
+            Some(u) => u.clone(),
+            None => {
+                let mut rl = match rustyline::DefaultEditor::new() {
+                    Ok(r) => r,
+                    Err(_) => return false,
+                };
+                match rl.readline("Username:") {
+                    Ok(u) => u.trim().to_owned(),
+                    Err(_) => return false,
+                }
+            }
+        };
+        let Ok(pass) = rpassword::prompt_password("Password:") else {
+            return false;
+        };
+        self.output("");
+        self.opts.username = Some(user);
+        self.opts.password = Some(pass);
+        self.api = None;
+        true
     }
 }

@@ -11,7 +11,10 @@ pub(crate) async fn run(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported> 
     let mut api = match ctl.upcheck().await {
         Ok(a) => a,
         Err(r) => {
-            ctl.exitstatus = output::STATUS_UNKNOWN;
+            // Only "not there" becomes the status code UNKNOWN; other failures keep theirs.
+            if [output::NOT_RUNNING, output::INSUFFICIENT_PRIVILEGES].contains(&ctl.exitstatus) {
+                ctl.exitstatus = output::STATUS_UNKNOWN;
+            }
             return Err(r);
         }
     };
@@ -20,11 +23,7 @@ pub(crate) async fn run(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported> 
         .await
     {
         Ok(r) => r.into_inner().processes,
-        Err(st) => {
-            let r = ctl.report(client::classify(st));
-            ctl.exitstatus = output::STATUS_UNKNOWN;
-            return Err(r);
-        }
+        Err(st) => return Err(ctl.report(client::classify(st))),
     };
     let mut matching: Vec<&v1::ProcessInfo> = Vec::new();
     if args.is_empty() || args.iter().any(|a| a == "all") {

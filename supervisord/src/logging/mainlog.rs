@@ -206,7 +206,19 @@ impl Visit for Message {
     }
 }
 
+/// Our own events (and supervisor's extra levels), as opposed to our dependencies'.
+fn is_ours(target: &str) -> bool {
+    target == "crit" || target == "blather" || target.starts_with("supervisord")
+}
+
 impl<S: Subscriber> Layer<S> for MainLogLayer {
+    fn enabled(&self, meta: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        // Dependencies (hyper, h2, tonic) speak only at loglevel trace and below.
+        is_ours(meta.target())
+            || self.log.level().severity() <= LogLevel::Trace.severity()
+            || *meta.level() <= Level::WARN
+    }
+
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         let level = match (meta.target(), *meta.level()) {
@@ -218,13 +230,6 @@ impl<S: Subscriber> Layer<S> for MainLogLayer {
             (_, Level::DEBUG) => LogLevel::Debug,
             (_, Level::TRACE) => LogLevel::Trace,
         };
-        // Dependencies' own tracing output only matters when debugging.
-        let ours = meta.target() == "crit"
-            || meta.target() == "blather"
-            || meta.target().starts_with("supervisord");
-        if !ours && level.severity() > LogLevel::Debug.severity() {
-            return;
-        }
         let mut msg = Message(String::new());
         event.record(&mut msg);
         self.log.write_line(level, &msg.0);

@@ -319,7 +319,7 @@ impl Supervisor {
             return;
         };
         let result = if start {
-            self.start(i)
+            self.precheck(i).and_then(|()| self.start(i))
         } else {
             self.stop_request(i)
         };
@@ -334,6 +334,38 @@ impl Supervisor {
             }
         }
         self.resolve_waiters(i);
+    }
+
+    /// startProcess's checks before anything changes: the command must exist and be runnable
+    /// (NO_FILE, NOT_EXECUTABLE), and the process must not be running (ALREADY_STARTED).
+    fn precheck(&self, i: usize) -> Result<(), Fault> {
+        let p = &self.procs[i];
+        if p.state.is_running() {
+            return Err(Fault::AlreadyStarted(p.full_name.clone()));
+        }
+        if p.state == ProcessState::Unknown {
+            return Err(Fault::Failed(format!(
+                "{} is in an unknown state",
+                p.full_name
+            )));
+        }
+        let Some(program) = p.cfg.argv.first() else {
+            return Err(Fault::NoFile("command is empty".into()));
+        };
+        let path = p
+            .cfg
+            .environment
+            .iter()
+            .rev()
+            .chain(self.config.supervisord.environment.iter().rev())
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| std::ffi::OsString::from(v))
+            .or_else(|| std::env::var_os("PATH"));
+        match spawn::resolve_command(program, path.as_deref()) {
+            Ok(_) => Ok(()),
+            Err(spawn::ResolveError::NotFound(m)) => Err(Fault::NoFile(m)),
+            Err(spawn::ResolveError::NotExecutable(m)) => Err(Fault::NotExecutable(m)),
+        }
     }
 
     fn signal_request(&mut self, name: &str, signal: &str) -> Result<(), Fault> {

@@ -1,0 +1,504 @@
+//! Our supervisorctl against the real daemon: every command's output and exit code as Python's
+//! supervisorctl prints them (tests/…/supervisorctl-transcripts rules), `supervisord ctl`,
+//! serverurl discovery, auth, `tail -f` and `fg`, connection failures.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use tests::{Daemon, bin, run_ctl, wait_for};
+
+const PROGRAMS: &str = r#"
+[program:longrun]
+command=sleep 600
+startsecs=0
+[program:manual]
+command=sleep 600
+autostart=false
+[program:crasher]
+command=sh -c 'exit 3'
+startretries=0
+[group:grp]
+programs=ga,gb
+[program:ga]
+command=sleep 600
+startsecs=0
+[program:gb]
+command=sleep 600
+startsecs=0
+[program:nofile]
+command=/nonexistent/bin/cmd
+autostart=false
+[program:chatty]
+command=sh -c 'i=0; while true; do i=$((i+1)); echo "out line $i"; sleep 0.1; done'
+startsecs=0
+[program:echoer]
+command=cat
+startsecs=0
+"#;
+
+fn daemon() -> Daemon {
+    let mut d = Daemon::start(PROGRAMS);
+    d.wait_log("gave up: crasher entered FATAL state");
+    for p in ["longrun", "ga", "gb", "chatty", "echoer"] {
+        d.wait_log(&format!("success: {p} entered RUNNING state"));
+    }
+    d
+}
+
+fn lines(s: &str) -> Vec<&str> {
+    s.lines().collect()
+}
+
+#[test]
+fn status_formats_and_exit_codes() {
+    let d = daemon();
+    let o = d.ctl(&["status"]);
+    assert_eq!(o.code, 3, "a FATAL and STOPPED ones are listed: {o:?}");
+    let l = lines(&o.stdout);
+    let names: Vec<&str> = l
+        .iter()
+        .map(|x| x.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "chatty", "crasher", "echoer", "grp:ga", "grp:gb", "longrun", "manual", "nofile"
+        ]
+    );
+    let crasher = l[1];
+    assert_eq!(
+        crasher,
+        format!(
+            "{:<33}{:<10}{}",
+            "crasher", "FATAL", "Exited too quickly (process log may have details)"
+        )
+    );
+    assert!(
+        l[5].starts_with(&format!("{:<33}{:<10}pid ", "longrun", "RUNNING")),
+        "{}",
+        l[5]
+    );
+    assert!(l[5].contains(", uptime 0:00:"), "{}", l[5]);
+    assert_eq!(
+        l[6],
+        format!("{:<33}{:<10}Not started", "manual", "STOPPED")
+    );
+
+    let o = d.ctl(&["status", "longrun", "grp:*"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_eq!(lines(&o.stdout).len(), 3);
+    let o = d.ctl(&["status", "grp"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (4, "grp: ERROR (no such process)\n")
+    );
+    let o = d.ctl(&["status", "nosuch:*"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (4, "nosuch: ERROR (no such group)\n")
+    );
+    let o = d.ctl(&["status", "nosuch", "manual"]);
+    assert_eq!(o.code, 3, "stopped beats unknown: {o:?}");
+}
+
+#[test]
+fn start_stop_restart_signal() {
+    let d = daemon();
+    let o = d.ctl(&["start", "manual"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "manual: started\n"));
+    let o = d.ctl(&["start", "manual"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "manual: ERROR (already started)\n")
+    );
+    let o = d.ctl(&["start", "nosuch"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "nosuch: ERROR (no such process)\n")
+    );
+    let o = d.ctl(&["start", "nofile"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "nofile: ERROR (no such file)\n")
+    );
+    let o = d.ctl(&["start", "crasher"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (7, "crasher: ERROR (spawn error)\n")
+    );
+    let o = d.ctl(&["start"]);
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stdout
+            .starts_with("Error: start requires a process name\nstart <name>\t\tStart a process\n"),
+        "{o:?}"
+    );
+    let o = d.ctl(&["start", "nosuch:*"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (2, "nosuch: ERROR (no such group)\n")
+    );
+
+    let o = d.ctl(&["stop", "manual"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "manual: stopped\n"));
+    let o = d.ctl(&["stop", "manual"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "manual: ERROR (not running)\n")
+    );
+    let o = d.ctl(&["stop"]);
+    assert_eq!(o.code, 1);
+    let o = d.ctl(&["stop", "grp:*"]);
+    assert_eq!(o.code, 0);
+    let mut got = lines(&o.stdout);
+    got.sort();
+    assert_eq!(got, ["grp:ga: stopped", "grp:gb: stopped"]);
+    let o = d.ctl(&["start", "grp:*"]);
+    let mut got = lines(&o.stdout);
+    got.sort();
+    assert_eq!(got, ["grp:ga: started", "grp:gb: started"]);
+
+    let o = d.ctl(&["restart", "longrun"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "longrun: stopped\nlongrun: started\n")
+    );
+
+    let o = d.ctl(&["signal", "HUP", "longrun"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "longrun: signalled\n"));
+    let o = d.ctl(&["signal", "BOGUS", "longrun"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "longrun: ERROR (bad signal name)\n")
+    );
+    let o = d.ctl(&["signal", "HUP", "manual"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (7, "manual: ERROR (not running)\n")
+    );
+    let o = d.ctl(&["signal", "HUP"]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stdout
+            .starts_with("Error: signal requires a signal name and a process name\n")
+    );
+}
+
+#[test]
+fn all_operations() {
+    let d = daemon();
+    let o = d.ctl(&["stop", "all"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let mut got = lines(&o.stdout);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "chatty: stopped",
+            "echoer: stopped",
+            "grp:ga: stopped",
+            "grp:gb: stopped",
+            "longrun: stopped"
+        ]
+    );
+    let o = d.ctl(&["start", "all"]);
+    let out = o.stdout.clone();
+    assert!(out.contains("nofile: ERROR (no such file)\n"), "{out}");
+    assert!(out.contains("crasher: ERROR (spawn error)\n"), "{out}");
+    assert!(out.contains("manual: started\n"), "{out}");
+    assert!(o.code == 7 || o.code == 1, "{o:?}");
+}
+
+#[test]
+fn pid_tail_maintail_clear_avail_version() {
+    let d = daemon();
+    let o = d.ctl(&["pid"]);
+    assert_eq!(o.stdout.trim(), d.pid().to_string());
+    let o = d.ctl(&["pid", "longrun"]);
+    let pid: i32 = o.stdout.trim().parse().expect("a pid");
+    assert!(pid > 0 && o.code == 0);
+    let o = d.ctl(&["pid", "manual"]);
+    assert_eq!((o.code, o.stdout.as_str()), (7, "0\n"));
+    let o = d.ctl(&["pid", "nosuch"]);
+    assert_eq!((o.code, o.stdout.as_str()), (1, "No such process nosuch\n"));
+    let o = d.ctl(&["pid", "all"]);
+    assert_eq!(lines(&o.stdout).len(), 8);
+
+    wait_for("chatty output", || {
+        d.ctl(&["tail", "chatty"])
+            .stdout
+            .contains("out line 3")
+            .then_some(())
+    });
+    let o = d.ctl(&["tail", "-20", "chatty"]);
+    assert!(o.stdout.len() <= 21 && o.stdout.ends_with('\n'), "{o:?}");
+    let o = d.ctl(&["tail", "nosuch"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "nosuch: ERROR (no such process name)\n")
+    );
+    let o = d.ctl(&["tail", "chatty", "bogus"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "Error: bad channel 'bogus'\n")
+    );
+    let o = d.ctl(&["tail"]);
+    assert!(o.stdout.starts_with("Error: too few arguments\n"));
+
+    let o = d.ctl(&["maintail"]);
+    assert!(o.stdout.contains("spawned: 'chatty'"), "{o:?}");
+    let o = d.ctl(&["maintail", "-100"]);
+    assert!(o.stdout.len() <= 101);
+    let o = d.ctl(&["maintail", "100"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "Error: bad argument 100\n")
+    );
+
+    let o = d.ctl(&["clear", "chatty"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "chatty: cleared\n"));
+    let o = d.ctl(&["clear", "nosuch"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "nosuch: ERROR (no such process)\n")
+    );
+
+    let o = d.ctl(&["avail"]);
+    let l = lines(&o.stdout);
+    assert_eq!(l.len(), 8);
+    assert_eq!(
+        l[0],
+        format!(
+            "{:<32} {:<9} {:<9} {}",
+            "chatty", "in use", "auto", "999:999"
+        )
+    );
+    assert!(o.stdout.contains(&format!(
+        "{:<32} {:<9} {:<9} {}",
+        "manual", "in use", "manual", "999:999"
+    )));
+
+    let o = d.ctl(&["version"]);
+    assert_eq!((o.code, o.stdout.trim()), (0, env!("CARGO_PKG_VERSION")));
+    let o = d.ctl(&["version", "x"]);
+    assert_eq!(o.code, 1);
+}
+
+#[test]
+fn json_output_for_scripts() {
+    let d = daemon();
+    let o = d.ctl(&["--json", "status", "longrun"]);
+    assert!(o.stdout.starts_with("[{\"name\": \"longrun\", \"group\": \"longrun\", \"namespec\": \"longrun\", \"state\": \"RUNNING\", \"statecode\": 20, \"pid\": "), "{o:?}");
+    let o = d.ctl(&["--json", "pid", "manual"]);
+    assert_eq!(o.stdout.trim(), "[{\"name\": \"manual\", \"pid\": 0}]");
+    let o = d.ctl(&["--json", "avail"]);
+    assert!(o.stdout.contains("\"namespec\": \"grp:ga\""), "{o:?}");
+}
+
+#[test]
+fn help_matches_python() {
+    let o = run_ctl(&["help"]);
+    assert_eq!(
+        o.stdout,
+        "\ndefault commands (type help <topic>):\n=====================================\nadd    exit      open  reload  restart   start   tail   \navail  fg        pid   remove  shutdown  status  update \nclear  maintail  quit  reread  signal    stop    version\n\n"
+    );
+    let o = run_ctl(&["help", "start"]);
+    assert_eq!(
+        o.stdout,
+        "start <name>\t\tStart a process\nstart <gname>:*\t\tStart all processes in a group\nstart <name> <name>\tStart multiple processes or groups\nstart all\t\tStart all processes\n"
+    );
+    let o = run_ctl(&["help", "maintail"]);
+    assert!(o.stdout.ends_with("main log file\n\n"));
+    let o = run_ctl(&["bogus", "x"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "*** Unknown syntax: bogus x\n")
+    );
+}
+
+#[test]
+fn connection_failures_say_where_and_exit_like_python() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("unix://{}/nope.sock", dir.path().display());
+    let o = run_ctl(&["-s", &url, "stop", "x"]);
+    assert_eq!(
+        (o.code, o.stdout.clone()),
+        (7, format!("{url} no such file\n"))
+    );
+    let o = run_ctl(&["-s", &url, "status"]);
+    assert_eq!(o.code, 4);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let http = format!("http://127.0.0.1:{port}");
+    let o = run_ctl(&["-s", &http, "start", "x"]);
+    assert_eq!(
+        (o.code, o.stdout.clone()),
+        (4, format!("{http} refused connection\n"))
+    );
+    let o = run_ctl(&["-s", &http, "shutdown"]);
+    assert_eq!(
+        (o.code, o.stdout.clone()),
+        (
+            1,
+            format!("ERROR: {http} refused connection (already shut down?)\n")
+        )
+    );
+}
+
+#[test]
+fn auth_over_tcp_and_serverurl_discovery() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let mut d = Daemon::start(&format!(
+        "[inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword={{SHA}}40bd001563085fc35165329ea1ff5c5ecbdbbeef\n[program:p]\ncommand=sleep 600\nstartsecs=0\n"
+    ));
+    d.wait_log("success: p entered RUNNING state");
+    let http = format!("http://127.0.0.1:{port}");
+    let ok = run_ctl(&["-s", &http, "-u", "user", "-p", "123", "status"]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    assert!(ok.stdout.starts_with("p "));
+    let bad = run_ctl(&["-s", &http, "-u", "user", "-p", "wrong", "status"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stdout.starts_with("Server requires authentication\n"),
+        "{bad:?}"
+    );
+    let none = run_ctl(&["-s", &http, "stop", "p"]);
+    assert_eq!(none.code, 1);
+    // The unix socket of the same daemon has no auth.
+    assert_eq!(d.ctl(&["status"]).code, 0);
+
+    // serverurl and credentials from [supervisorctl] of the -c file, also for `supervisord ctl`.
+    let conf = d.path("ctl.conf");
+    std::fs::write(
+        &conf,
+        format!("[supervisorctl]\nserverurl={http}\nusername=user\npassword=123\n"),
+    )
+    .expect("write");
+    let o = run_ctl(&["-c", conf.to_str().expect("utf8"), "pid", "p"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let o = Command::new(bin("supervisord"))
+        .args(["ctl", "-c", conf.to_str().expect("utf8"), "status", "p"])
+        .output()
+        .expect("supervisord ctl");
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("p "));
+    // Go's spelling -P for the password.
+    let o = Command::new(bin("supervisord"))
+        .args(["ctl", "-s", &http, "-u", "user", "-P", "123", "pid"])
+        .output()
+        .expect("supervisord ctl");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        d.pid().to_string()
+    );
+    // Found in the working directory when -c is absent.
+    let o = Command::new(bin("supervisorctl"))
+        .arg("status")
+        .current_dir(d.dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let _ = o; // supervisord.conf there has no [supervisorctl]: falls back to localhost:9001
+    std::fs::write(d.path("supervisord.conf.ctl"), "").expect("write");
+}
+
+#[test]
+fn tail_f_follows_and_ctrl_c_detaches() {
+    let d = daemon();
+    let mut child = Command::new(bin("supervisorctl"))
+        .args(["-s", &d.url(), "tail", "-f", "chatty"])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("tail -f");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("read");
+    assert_eq!(first, "==> Press Ctrl-C to exit <==\n");
+    // New lines keep arriving.
+    let mut seen = Vec::new();
+    while seen.len() < 10 {
+        let mut l = String::new();
+        if out.read_line(&mut l).expect("read") == 0 {
+            break;
+        }
+        if l.starts_with("out line") {
+            seen.push(l);
+        }
+    }
+    assert_eq!(seen.len(), 10);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+    let o = d.ctl(&["status", "chatty"]);
+    assert!(
+        o.stdout.contains("RUNNING"),
+        "the process keeps running: {o:?}"
+    );
+}
+
+#[test]
+fn fg_sends_stdin_and_shows_output() {
+    let d = daemon();
+    let mut child = Command::new(bin("supervisorctl"))
+        .args(["-s", &d.url(), "fg", "echoer"])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("fg");
+    let mut input = child.stdin.take().expect("stdin");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("read");
+    assert_eq!(first, "==> Press Ctrl-C to exit <==\n");
+    writeln!(input, "hello from fg").expect("write");
+    let mut l = String::new();
+    while !l.contains("hello from fg") {
+        l.clear();
+        assert!(out.read_line(&mut l).expect("read") > 0, "fg ended early");
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT");
+    let mut rest = String::new();
+    out.read_line(&mut rest).expect("read");
+    assert_eq!(rest, "Exiting foreground\n");
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+    assert!(d.ctl(&["status", "echoer"]).stdout.contains("RUNNING"));
+}
+
+#[test]
+fn shutdown_and_reload() {
+    let mut d = daemon();
+    let o = d.ctl(&["reload"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "Restarted supervisord\n"));
+    d.wait_log_count("spawned: 'longrun'", 2);
+    let o = d.ctl(&["shutdown"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "Shut down\n"));
+    assert_eq!(d.wait_exit(), 0);
+    assert!(!d.path("supervisor.sock").exists(), "socket removed");
+}
+
+#[test]
+fn completions_and_man_page() {
+    let o = run_ctl(&["completions", "bash"]);
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("complete") && o.stdout.contains("supervisorctl"));
+    let o = run_ctl(&["completions", "zsh"]);
+    assert!(o.stdout.contains("#compdef supervisorctl"));
+    let o = run_ctl(&["manpage"]);
+    assert!(
+        o.stdout.contains(".TH supervisorctl"),
+        "{}",
+        &o.stdout[..o.stdout.len().min(200)]
+    );
+}
