@@ -62,6 +62,11 @@ impl Reloader {
         Ok(())
     }
 
+    /// Reads and validates the config file without applying it (`reread`).
+    pub fn read(&self) -> Result<Config, String> {
+        shared::config::load(&self.config_path, &self.load).map_err(|e| e.to_string())
+    }
+
     pub fn identifier(&self) -> String {
         self.identifier
             .lock()

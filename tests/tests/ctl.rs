@@ -502,3 +502,118 @@ fn completions_and_man_page() {
         &o.stdout[..o.stdout.len().min(200)]
     );
 }
+
+#[test]
+fn reread_update_add_remove() {
+    let mut d = Daemon::start(
+        r#"
+        [program:keep]
+        command=sleep 600
+        startsecs=0
+        [program:change]
+        command=sleep 600
+        startsecs=0
+        [program:gone]
+        command=sleep 600
+        startsecs=0
+        "#,
+    );
+    d.wait_log_count("entered RUNNING state", 3);
+    let keep_pid = d.ctl(&["pid", "keep"]).stdout.trim().to_owned();
+    let o = d.ctl(&["reread"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "No config updates to processes\n")
+    );
+    d.write_config(
+        r#"
+        [program:keep]
+        command=sleep 600
+        startsecs=0
+        [program:change]
+        command=sleep 601
+        startsecs=0
+        [program:new]
+        command=sleep 602
+        startsecs=0
+        "#,
+    );
+    let o = d.ctl(&["reread"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "change: changed\ngone: disappeared\nnew: available\n")
+    );
+    let o = d.ctl(&["avail"]);
+    assert!(
+        o.stdout.contains(&format!("{:<32} {:<9}", "new", "avail")),
+        "{o:?}"
+    );
+    let o = d.ctl(&["update"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (
+            0,
+            "gone: stopped\ngone: removed process group\nchange: stopped\nchange: updated process group\nnew: added process group\n"
+        )
+    );
+    d.wait_log("spawned: 'new'");
+    let o = d.ctl(&["status"]);
+    let names: Vec<&str> = o
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(names, ["change", "keep", "new"]);
+    assert_eq!(d.ctl(&["pid", "keep"]).stdout.trim(), keep_pid, "untouched");
+    let pid: i32 = wait_for("change restarted", || {
+        d.ctl(&["pid", "change"])
+            .stdout
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| *p > 0)
+    });
+    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    assert!(cmdline.contains("601"), "{cmdline:?}");
+
+    // remove / add by hand.
+    let o = d.ctl(&["remove", "new"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "ERROR: process/group still running: new\n")
+    );
+    d.ctl(&["stop", "new"]);
+    let o = d.ctl(&["remove", "new"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "new: removed process group\n")
+    );
+    let o = d.ctl(&["add", "new"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "new: added process group\n")
+    );
+    let o = d.ctl(&["add", "new"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "ERROR: process group already active\n")
+    );
+    let o = d.ctl(&["add", "nosuch"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "ERROR: no such process/group: nosuch\n")
+    );
+    let o = d.ctl(&["update", "nosuch"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (1, "ERROR: no such group: nosuch\n")
+    );
+
+    // A broken config is refused by reread and changes nothing.
+    d.write_config("[program:keep]\ncommand=sleep 600\nstartsecs=later\n");
+    let o = d.ctl(&["reread"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stdout.starts_with("ERROR: CANT_REREAD: "), "{o:?}");
+    assert!(o.stdout.contains("startsecs=\"later\""), "{o:?}");
+    assert_eq!(d.ctl(&["pid", "keep"]).stdout.trim(), keep_pid);
+}

@@ -188,7 +188,7 @@ pub enum GroupKind {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupConfig {
     pub name: String,
     pub priority: i64,
@@ -250,7 +250,7 @@ pub struct SyslogConfig {
     pub stderr_priority: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProcessConfig {
     /// `process_name` after expansion.
     pub name: String,

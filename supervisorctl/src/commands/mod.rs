@@ -2,6 +2,7 @@
 //! the exit status.
 
 mod avail;
+mod config;
 mod control;
 mod daemon;
 mod help;
@@ -126,6 +127,11 @@ impl Ctl {
                 }
                 Ok(api)
             }
+            Err(st) if st.code() == tonic::Code::Unimplemented => {
+                self.output("Sorry, supervisord responded but did not recognize the supervisor namespace commands that supervisorctl uses to control it.  Please check that the [rpcinterface:supervisor] section is enabled in the configuration file (see sample.conf).");
+                self.exitstatus = output::UNIMPLEMENTED;
+                Err(Reported)
+            }
             Err(st) => Err(self.report(client::classify(st))),
         }
     }
@@ -162,13 +168,10 @@ impl Ctl {
             "reload" => daemon::reload(self, &args).await,
             "shutdown" => daemon::shutdown(self, &args).await,
             "version" => daemon::version(self, &args).await,
-            "reread" | "update" | "add" | "remove" => {
-                self.output(&format!(
-                    "ERROR: {verb} is not available yet in this supervisord (restart with `reload` instead)"
-                ));
-                self.exitstatus = output::UNIMPLEMENTED;
-                Ok(())
-            }
+            "reread" => config::reread(self, &args).await,
+            "update" => config::update(self, &args).await,
+            "add" => config::add(self, &args).await,
+            "remove" => config::remove(self, &args).await,
             "help" => {
                 help::run(self, &args);
                 Ok(())

@@ -303,7 +303,7 @@ impl SupervisorApi for Api {
         cfgs.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         let configs = cfgs
             .into_iter()
-            .map(|(c, gp)| describe::config_info(&c, gp, true))
+            .map(|(c, gp, inuse)| describe::config_info(&c, gp, inuse))
             .collect();
         ok(v1::GetAllConfigInfoResponse { configs })
     }
@@ -459,23 +459,42 @@ impl SupervisorApi for Api {
         &self,
         _: Request<v1::ReloadConfigRequest>,
     ) -> R<v1::ReloadConfigResponse> {
-        Err(Status::unimplemented(
-            "reread/update arrive in the next release",
-        ))
+        if self.handle.state().await.map_err(fault)? != SupervisorState::Running {
+            return Err(fault(Fault::ShutdownState));
+        }
+        let config = self
+            .reloader
+            .read()
+            .map_err(|e| fault(Fault::CantReread(e)))?;
+        let (added, changed, removed) =
+            self.handle.reread(Arc::new(config)).await.map_err(fault)?;
+        ok(v1::ReloadConfigResponse {
+            added,
+            changed,
+            removed,
+        })
     }
 
     async fn add_process_group(
         &self,
-        _: Request<v1::AddProcessGroupRequest>,
+        r: Request<v1::AddProcessGroupRequest>,
     ) -> R<v1::AddProcessGroupResponse> {
-        Err(Status::unimplemented("add arrives in the next release"))
+        self.handle
+            .add_group(&r.into_inner().name)
+            .await
+            .map_err(fault)?;
+        ok(v1::AddProcessGroupResponse {})
     }
 
     async fn remove_process_group(
         &self,
-        _: Request<v1::RemoveProcessGroupRequest>,
+        r: Request<v1::RemoveProcessGroupRequest>,
     ) -> R<v1::RemoveProcessGroupResponse> {
-        Err(Status::unimplemented("remove arrives in the next release"))
+        self.handle
+            .remove_group(&r.into_inner().name)
+            .await
+            .map_err(fault)?;
+        ok(v1::RemoveProcessGroupResponse {})
     }
 
     type TailLogStream = ReceiverStream<Result<v1::LogChunk, Status>>;

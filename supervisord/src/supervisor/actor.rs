@@ -26,6 +26,8 @@ use crate::process::state::{Input, next};
 use crate::reaper::{self, Exit};
 
 use super::env;
+
+mod groups;
 use super::handle::{Command, Handle, ProcessInfo, Reply};
 use super::table::{Process, wall_now};
 
@@ -46,7 +48,8 @@ enum TimerKind {
 
 #[derive(Debug, Clone, Copy)]
 struct Timer {
-    idx: usize,
+    /// The process's id (stable when groups are added or removed).
+    id: u64,
     generation: u64,
     kind: TimerKind,
 }
@@ -61,7 +64,14 @@ pub struct Supervisor {
     config: Arc<Config>,
     procs: Vec<Process>,
     by_name: HashMap<String, usize>,
-    by_pid: HashMap<i32, usize>,
+    by_pid: HashMap<i32, u64>,
+    /// Process id → index in `procs`.
+    by_id: HashMap<u64, usize>,
+    next_id: u64,
+    /// The config read by the last `reread`, which `add` takes groups from.
+    pending: Option<Arc<Config>>,
+    /// The active groups, in start order (changed by `add` and `remove`).
+    groups: Vec<shared::config::GroupConfig>,
     commands: mpsc::Receiver<Command>,
     exits: mpsc::UnboundedReceiver<Exit>,
     timers: DelayQueue<Timer>,
@@ -71,8 +81,8 @@ pub struct Supervisor {
     stop_groups: Vec<Vec<usize>>,
     shutdown_waiters: Vec<oneshot::Sender<()>>,
     reload: Option<(Arc<Config>, oneshot::Sender<()>)>,
-    start_waiters: Vec<(usize, Reply<ProcessInfo>)>,
-    stop_waiters: Vec<(usize, Reply<ProcessInfo>)>,
+    start_waiters: Vec<(u64, Reply<ProcessInfo>)>,
+    stop_waiters: Vec<(u64, Reply<ProcessInfo>)>,
     exit_code: i32,
     mainlog: MainLog,
     last_wait_report: Option<Instant>,
@@ -97,6 +107,10 @@ impl Supervisor {
             procs: Vec::new(),
             by_name: HashMap::new(),
             by_pid: HashMap::new(),
+            by_id: HashMap::new(),
+            next_id: 0,
+            pending: None,
+            groups: Vec::new(),
             commands,
             exits,
             timers: DelayQueue::new(),
@@ -124,44 +138,67 @@ impl Supervisor {
             }
         }
         self.procs.clear();
-        self.by_name.clear();
+        self.config = config.clone();
+        self.pending = None;
+        self.groups = config.groups.clone();
         for p in config.processes() {
-            let sink = |channel: &'static str, cfg: &shared::config::LogConfig| {
-                let auto = if cfg.targets.contains(&shared::config::LogTarget::Auto) {
-                    match crate::logging::create_auto_log(
-                        &sup.childlogdir,
-                        &p.name,
-                        channel,
-                        &sup.identifier,
-                    ) {
-                        Ok(path) => Some(path),
-                        Err(e) => {
-                            error!(
-                                "can't create AUTO {channel} log for '{}' in {}: {e}",
-                                p.name,
-                                sup.childlogdir.display()
-                            );
-                            None
-                        }
-                    }
-                } else {
-                    None
-                };
-                LogSink::new(
+            let proc_ = self.make_process(p);
+            self.procs.push(proc_);
+        }
+        self.reindex();
+    }
+
+    /// A table entry for `p`, with its log sinks (AUTO files are created now, as Python does).
+    pub(super) fn make_process(&mut self, p: &ProcessConfig) -> Process {
+        let sup = &self.config.supervisord;
+        let sink = |channel: &'static str, cfg: &shared::config::LogConfig| {
+            let auto = if cfg.targets.contains(&shared::config::LogTarget::Auto) {
+                match crate::logging::create_auto_log(
+                    &sup.childlogdir,
                     &p.name,
                     channel,
-                    cfg,
-                    auto.as_deref(),
-                    p.strip_ansi,
-                    &p.syslog,
-                )
+                    &sup.identifier,
+                ) {
+                    Ok(path) => Some(path),
+                    Err(e) => {
+                        error!(
+                            "can't create AUTO {channel} log for '{}' in {}: {e}",
+                            p.name,
+                            sup.childlogdir.display()
+                        );
+                        None
+                    }
+                }
+            } else {
+                None
             };
-            let out = sink("stdout", &p.stdout);
-            let err = sink("stderr", &p.stderr);
-            self.by_name.insert(p.full_name(), self.procs.len());
-            self.procs.push(Process::new(p.clone(), out, err));
+            LogSink::new(
+                &p.name,
+                channel,
+                cfg,
+                auto.as_deref(),
+                p.strip_ansi,
+                &p.syslog,
+            )
+        };
+        let out = sink("stdout", &p.stdout);
+        let err = sink("stderr", &p.stderr);
+        self.next_id += 1;
+        Process::new(self.next_id, p.clone(), out, err)
+    }
+
+    /// Rebuilds the lookups and the dependency graph after the table changed.
+    pub(super) fn reindex(&mut self) {
+        self.by_name.clear();
+        self.by_id.clear();
+        for (i, p) in self.procs.iter().enumerate() {
+            self.by_name.insert(p.full_name.clone(), i);
+            self.by_id.insert(p.id, i);
         }
-        // Dependencies as indices, both ways.
+        for p in &mut self.procs {
+            p.deps.clear();
+            p.dependents.clear();
+        }
         let n = self.procs.len();
         for i in 0..n {
             let deps: Vec<usize> = self.procs[i]
@@ -183,7 +220,6 @@ impl Supervisor {
             }
             self.procs[i].deps = deps;
         }
-        self.config = config;
     }
 
     /// Runs until shutdown completes.
@@ -272,21 +308,34 @@ impl Supervisor {
                 let _ = reply.send(r);
             }
             Command::Configs { reply } => {
-                let prio: HashMap<&str, i64> = self
-                    .config
+                // Active processes, then those of groups the last reread found but not added.
+                let mut v: Vec<(ProcessConfig, i64, bool)> = self
                     .groups
                     .iter()
-                    .map(|g| (g.name.as_str(), g.priority))
+                    .flat_map(|g| g.processes.iter().map(|p| (p.clone(), g.priority, true)))
                     .collect();
-                let v = self
-                    .procs
-                    .iter()
-                    .map(|p| {
-                        let gp = prio.get(p.cfg.group.as_str()).copied().unwrap_or(999);
-                        (p.cfg.clone(), gp)
-                    })
-                    .collect();
+                if let Some(pending) = &self.pending {
+                    for g in &pending.groups {
+                        if !self.groups.iter().any(|a| a.name == g.name) {
+                            v.extend(g.processes.iter().map(|p| (p.clone(), g.priority, false)));
+                        }
+                    }
+                }
                 let _ = reply.send(v);
+            }
+            Command::Reread { config, reply } => {
+                let r = if self.mood == Mood::Running {
+                    Ok(self.reread(config))
+                } else {
+                    Err(Fault::ShutdownState)
+                };
+                let _ = reply.send(r);
+            }
+            Command::AddGroup { name, reply } => {
+                let _ = reply.send(self.add_group(&name));
+            }
+            Command::RemoveGroup { name, reply } => {
+                let _ = reply.send(self.remove_group(&name));
             }
             Command::Shutdown { reply } => {
                 self.shutdown_waiters.push(reply);
@@ -327,8 +376,8 @@ impl Supervisor {
             Err(f) => {
                 let _ = reply.send(Err(f));
             }
-            Ok(()) if wait && start => self.start_waiters.push((i, reply)),
-            Ok(()) if wait => self.stop_waiters.push((i, reply)),
+            Ok(()) if wait && start => self.start_waiters.push((self.procs[i].id, reply)),
+            Ok(()) if wait => self.stop_waiters.push((self.procs[i].id, reply)),
             Ok(()) => {
                 let _ = reply.send(Ok(self.procs[i].info()));
             }
@@ -521,7 +570,7 @@ impl Supervisor {
         let state = p.state;
         let mut k = 0;
         while k < self.start_waiters.len() {
-            if self.start_waiters[k].0 != i {
+            if self.start_waiters[k].0 != p.id {
                 k += 1;
                 continue;
             }
@@ -548,7 +597,7 @@ impl Supervisor {
         if state.is_stopped() {
             let mut k = 0;
             while k < self.stop_waiters.len() {
-                if self.stop_waiters[k].0 == i {
+                if self.stop_waiters[k].0 == p.id {
                     let (_, reply) = self.stop_waiters.swap_remove(k);
                     let _ = reply.send(Ok(p.info()));
                 } else {
@@ -563,7 +612,7 @@ impl Supervisor {
         p.timer_gen += 1;
         self.timers.insert(
             Timer {
-                idx: i,
+                id: p.id,
                 generation: p.timer_gen,
                 kind,
             },
@@ -674,7 +723,7 @@ impl Supervisor {
             Ok(pid) => {
                 let p = &mut self.procs[i];
                 p.pid = pid;
-                self.by_pid.insert(pid, i);
+                self.by_pid.insert(pid, p.id);
                 info!("spawned: '{}' with pid {pid}", p.cfg.name);
                 let startsecs = p.cfg.startsecs;
                 if startsecs == 0 {
@@ -788,7 +837,11 @@ impl Supervisor {
     // ----- exits ------------------------------------------------------------------------------
 
     fn on_exit(&mut self, exit: Exit) {
-        let Some(i) = self.by_pid.remove(&exit.pid) else {
+        let Some(i) = self
+            .by_pid
+            .remove(&exit.pid)
+            .and_then(|id| self.by_id.get(&id).copied())
+        else {
             let (_, msg) = reaper::describe(exit.status);
             debug!("reaped unknown pid {} ({msg})", exit.pid);
             return;
@@ -1084,7 +1137,10 @@ impl Supervisor {
     // ----- timers -----------------------------------------------------------------------------
 
     fn on_timer(&mut self, t: Timer) {
-        let Some(p) = self.procs.get(t.idx) else {
+        let Some(&idx) = self.by_id.get(&t.id) else {
+            return;
+        };
+        let Some(p) = self.procs.get(idx) else {
             return;
         };
         if p.timer_gen != t.generation {
@@ -1093,21 +1149,21 @@ impl Supervisor {
         match t.kind {
             TimerKind::StartSecs => {
                 if p.state == ProcessState::Starting {
-                    self.enter_running(t.idx);
+                    self.enter_running(idx);
                 }
             }
             TimerKind::Backoff => {
                 if p.state == ProcessState::Backoff && self.mood == Mood::Running {
-                    self.spawn(t.idx);
+                    self.spawn(idx);
                 }
             }
             TimerKind::RestartPause => {
                 if p.pending_start && p.state.is_stopped() && self.mood == Mood::Running {
-                    self.procs[t.idx].pending_start = false;
-                    self.spawn(t.idx);
+                    self.procs[idx].pending_start = false;
+                    self.spawn(idx);
                 }
             }
-            TimerKind::StopEscalate => self.escalate(t.idx),
+            TimerKind::StopEscalate => self.escalate(idx),
         }
     }
 }

@@ -69,9 +69,22 @@ pub enum Command {
         stderr: bool,
         reply: Reply<(Option<std::path::PathBuf>, FollowRx)>,
     },
-    /// Every process's configuration, in start order.
+    /// Every process's configuration (with its group's priority and whether it is active).
     Configs {
-        reply: oneshot::Sender<Vec<(ProcessConfig, i64)>>,
+        reply: oneshot::Sender<Vec<(ProcessConfig, i64, bool)>>,
+    },
+    /// Compares `config` with the active groups: (added, changed, removed).
+    Reread {
+        config: Arc<Config>,
+        reply: Reply<(Vec<String>, Vec<String>, Vec<String>)>,
+    },
+    AddGroup {
+        name: String,
+        reply: Reply<()>,
+    },
+    RemoveGroup {
+        name: String,
+        reply: Reply<()>,
     },
     /// Stop everything in order and end the actor.
     Shutdown {
@@ -162,9 +175,27 @@ impl Handle {
         .await?
     }
 
-    /// (process config, its group's priority) for every process, in start order.
-    pub async fn configs(&self) -> Result<Vec<(ProcessConfig, i64)>, Fault> {
+    /// (process config, its group's priority, active) for every process.
+    pub async fn configs(&self) -> Result<Vec<(ProcessConfig, i64, bool)>, Fault> {
         self.ask(|reply| Command::Configs { reply }).await
+    }
+
+    pub async fn reread(
+        &self,
+        config: Arc<Config>,
+    ) -> Result<(Vec<String>, Vec<String>, Vec<String>), Fault> {
+        self.ask(|reply| Command::Reread { config, reply }).await?
+    }
+
+    pub async fn add_group(&self, name: &str) -> Result<(), Fault> {
+        let name = name.to_owned();
+        self.ask(|reply| Command::AddGroup { name, reply }).await?
+    }
+
+    pub async fn remove_group(&self, name: &str) -> Result<(), Fault> {
+        let name = name.to_owned();
+        self.ask(|reply| Command::RemoveGroup { name, reply })
+            .await?
     }
 
     /// Returns once every process is stopped.

@@ -13,6 +13,8 @@ use crate::logging::sink::LogSink;
 use super::handle::ProcessInfo;
 
 pub(super) struct Process {
+    /// Unique for the daemon's lifetime: timers and waiters refer to processes by it.
+    pub(super) id: u64,
     pub(super) cfg: ProcessConfig,
     pub(super) full_name: String,
     pub(super) state: ProcessState,
@@ -54,8 +56,9 @@ pub(crate) fn wall_now() -> i64 {
 }
 
 impl Process {
-    pub(super) fn new(cfg: ProcessConfig, stdout: LogSink, stderr: LogSink) -> Process {
+    pub(super) fn new(id: u64, cfg: ProcessConfig, stdout: LogSink, stderr: LogSink) -> Process {
         Process {
+            id,
             full_name: cfg.full_name(),
             cfg,
             state: ProcessState::Stopped,
