@@ -617,3 +617,84 @@ fn reread_update_add_remove() {
     assert!(o.stdout.contains("startsecs=\"later\""), "{o:?}");
     assert_eq!(d.ctl(&["pid", "keep"]).stdout.trim(), keep_pid);
 }
+
+#[test]
+fn a_python_grpcio_client_generated_from_the_proto_works() {
+    let mut d = Daemon::start("[program:py]\ncommand=sleep 600\nstartsecs=0\n");
+    d.wait_log("success: py entered RUNNING state");
+    let out = Command::new(tests::venv_python())
+        .arg(tests::repo_root().join("tests/python/grpc_client.py"))
+        .arg(tests::repo_root().join("proto/proto"))
+        .arg(d.path("supervisor.sock"))
+        .output()
+        .expect("run the python client");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("all ok"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn interactive_shell_in_a_terminal() {
+    let d = daemon();
+    let session = format!("ctl{}", std::process::id());
+    let hist = d.path("history");
+    let conf = d.path("ctl.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[supervisorctl]\nserverurl={}\nprompt=mysup\nhistory_file={}\n",
+            d.url(),
+            hist.display()
+        ),
+    )
+    .expect("write");
+    let tmux = |args: &[&str]| Command::new("tmux").args(args).output().expect("tmux");
+    let cmd = format!("{} -c {}", bin("supervisorctl").display(), conf.display());
+    let st = tmux(&[
+        "new-session",
+        "-d",
+        "-x",
+        "150",
+        "-y",
+        "50",
+        "-s",
+        &session,
+        &cmd,
+    ]);
+    assert!(st.status.success(), "{st:?}");
+    let screen = || {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
+    };
+    // The shell starts with `status`, then the prompt from [supervisorctl] prompt.
+    let start = std::time::Instant::now();
+    while !screen().contains("mysup>") {
+        assert!(
+            start.elapsed() < tests::DEADLINE,
+            "no prompt; the screen:\n{}",
+            screen()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(screen().contains("longrun"), "{}", screen());
+    tmux(&["send-keys", "-t", &session, "pid longrun", "Enter"]);
+    tmux(&["send-keys", "-t", &session, "stat", "Tab"]);
+    wait_for("tab completion of the action", || {
+        screen().contains("mysup> status").then_some(())
+    });
+    tmux(&["send-keys", "-t", &session, " man", "Tab", "Enter"]);
+    wait_for("completion of a process name", || {
+        let s = screen();
+        s.contains(&format!("{:<33}{:<10}Not started", "manual", "STOPPED"))
+            .then_some(())
+    });
+    tmux(&["send-keys", "-t", &session, "quit", "Enter"]);
+    wait_for("the shell to exit and save history", || {
+        std::fs::read_to_string(&hist)
+            .ok()
+            .filter(|h| h.contains("pid longrun"))
+    });
+    let _ = tmux(&["kill-session", "-t", &session]);
+}

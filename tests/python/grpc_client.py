@@ -1,0 +1,75 @@
+"""A gRPC client that is not ours: Python's grpcio with stubs generated from proto/.
+
+Usage: grpc_client.py PROTO_DIR SOCKET_PATH
+Generates the stubs into a temp dir, then exercises the API over the unix socket and prints
+one line per check ("ok <what>"); exits non-zero on the first failure.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+proto_dir, socket_path = sys.argv[1], sys.argv[2]
+out = tempfile.mkdtemp()
+subprocess.check_call([
+    sys.executable, "-m", "grpc_tools.protoc", "-I", proto_dir,
+    "--python_out", out, "--grpc_python_out", out,
+    os.path.join(proto_dir, "supervisor.proto"),
+])
+sys.path.insert(0, out)
+
+import grpc  # noqa: E402
+import supervisor_pb2 as pb  # noqa: E402
+import supervisor_pb2_grpc as rpc  # noqa: E402
+
+# Over a unix socket grpc-core sends the socket path as :authority, which HTTP/2 servers
+# (hyper here) reject: name the authority, as every unix-socket gRPC client should.
+channel = grpc.insecure_channel("unix://" + socket_path,
+                                options=[("grpc.default_authority", "localhost")])
+api = rpc.SupervisorStub(channel)
+
+
+def check(cond, what):
+    if not cond:
+        print("FAIL " + what)
+        sys.exit(1)
+    print("ok " + what)
+
+
+v = api.GetVersion(pb.GetVersionRequest())
+check(v.api_version == "3.0", "GetVersion api 3.0")
+infos = api.GetAllProcessInfo(pb.GetAllProcessInfoRequest()).processes
+names = [(p.group, p.name) for p in infos]
+check(names == sorted(names) and ("py", "py") in names, "GetAllProcessInfo sorted, has py")
+py = [p for p in infos if p.name == "py"][0]
+check(py.state == pb.PROCESS_STATE_RUNNING and py.statename == "RUNNING" and py.pid > 0,
+      "py RUNNING with a pid")
+check(py.description.startswith("pid %d, uptime " % py.pid), "description")
+r = api.StopProcess(pb.StopProcessRequest(name="py", wait=True))
+check(r.info.statename == "STOPPED", "StopProcess wait")
+r = api.StartProcess(pb.StartProcessRequest(name="py", wait=True))
+check(r.info.statename == "RUNNING", "StartProcess wait")
+try:
+    api.GetProcessInfo(pb.GetProcessInfoRequest(name="nosuch"))
+    check(False, "BAD_NAME fault")
+except grpc.RpcError as e:
+    md = dict(e.trailing_metadata() or ())
+    check(e.code() == grpc.StatusCode.NOT_FOUND, "BAD_NAME is NOT_FOUND")
+    check(md.get("supervisor-fault-code") == "10" and md.get("supervisor-fault-name") == "BAD_NAME",
+          "fault code and name in metadata")
+    check(e.details() == "BAD_NAME: nosuch", "fault string")
+res = api.StartProcessGroup(pb.StartProcessGroupRequest(name="py", wait=True)).results
+check(list(res) == [], "nothing to start in a running group")
+events = api.Subscribe(pb.SubscribeRequest())
+api.StopProcess(pb.StopProcessRequest(name="py", wait=False))
+seen = []
+for ev in events:
+    if ev.WhichOneof("kind") == "process_state_changed":
+        seen.append(ev.process_state_changed.to_state)
+        if ev.process_state_changed.to_state == pb.PROCESS_STATE_STOPPED:
+            break
+check(seen[-2:] == [pb.PROCESS_STATE_STOPPING, pb.PROCESS_STATE_STOPPED], "Subscribe streams changes")
+events.cancel()
+state = api.GetState(pb.GetStateRequest())
+check(state.statecode == 1 and state.statename == "RUNNING", "GetState")
+print("all ok")
