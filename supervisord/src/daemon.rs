@@ -88,6 +88,11 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
     let mut usr2 = signal(SignalKind::user_defined2())?;
 
     let listeners = server::bind(&config).await.map_err(anyhow::Error::msg)?;
+    if listeners.is_empty() {
+        warn!(
+            "neither [unix_http_server] nor [inet_http_server] is configured: supervisorctl and other clients cannot reach this daemon"
+        );
+    }
     let socket = listeners.socket_path();
     let pidfile = config.supervisord.pidfile.clone();
     let (supervisor, handle) = Supervisor::new(config.clone(), opts.mainlog.clone(), exit_rx);

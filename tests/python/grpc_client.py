@@ -70,6 +70,17 @@ for ev in events:
             break
 check(seen[-2:] == [pb.PROCESS_STATE_STOPPING, pb.PROCESS_STATE_STOPPED], "Subscribe streams changes")
 events.cancel()
+# The standard services generic tools rely on: health and reflection.
+from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc  # noqa: E402
+
+health = health_pb2_grpc.HealthStub(channel)
+h = health.Check(health_pb2.HealthCheckRequest(service="supervisor.v1.Supervisor"))
+check(h.status == health_pb2.HealthCheckResponse.SERVING, "health SERVING")
+refl = reflection_pb2_grpc.ServerReflectionStub(channel)
+resp = next(refl.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")])))
+services = [s.name for s in resp.list_services_response.service]
+check("supervisor.v1.Supervisor" in services, "reflection lists the service")
 state = api.GetState(pb.GetStateRequest())
 check(state.statecode == 1 and state.statename == "RUNNING", "GetState")
 print("all ok")

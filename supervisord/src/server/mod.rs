@@ -141,9 +141,14 @@ async fn fallback(req: Request<Body>) -> Response {
 }
 
 fn router(api: &Api, creds: Option<Arc<Credentials>>) -> Result<axum::Router, String> {
+    // Both reflection versions: grpcurl asks for v1, older tools (grpcio's) for v1alpha.
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
         .build_v1()
+        .map_err(|e| format!("reflection: {e}"))?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
         .map_err(|e| format!("reflection: {e}"))?;
     let (health_reporter, health) = tonic_health::server::health_reporter();
     tokio::spawn(async move {
@@ -155,6 +160,7 @@ fn router(api: &Api, creds: Option<Arc<Credentials>>) -> Result<axum::Router, St
         api.clone(),
     ))
     .add_service(reflection)
+    .add_service(reflection_alpha)
     .add_service(health);
     let mut r = routes.into_axum_router().fallback(fallback);
     if let Some(c) = creds {
