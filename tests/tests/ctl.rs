@@ -394,15 +394,86 @@ fn auth_over_tcp_and_serverurl_discovery() {
         String::from_utf8_lossy(&o.stdout).trim(),
         d.pid().to_string()
     );
-    // Found in the working directory when -c is absent.
+    // Found in the working directory when -c is absent (./supervisord.conf, ./etc/…).
+    let cwd = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(cwd.path().join("etc")).expect("mkdir");
+    std::fs::write(
+        cwd.path().join("etc/supervisord.conf"),
+        format!("[supervisorctl]\nserverurl={http}\nusername=user\npassword=123\n"),
+    )
+    .expect("write");
     let o = Command::new(bin("supervisorctl"))
-        .arg("status")
-        .current_dir(d.dir.path())
+        .args(["pid", "p"])
+        .current_dir(cwd.path())
         .stdin(Stdio::null())
         .output()
         .expect("run");
-    let _ = o; // supervisord.conf there has no [supervisorctl]: falls back to localhost:9001
-    std::fs::write(d.path("supervisord.conf.ctl"), "").expect("write");
+    let pid: i32 = String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    assert!(pid > 0, "{o:?}");
+    // Without any config: http://localhost:9001, and a hint on stderr only.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let o = Command::new(bin("supervisorctl"))
+        .arg("stop")
+        .arg("x")
+        .current_dir(empty.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let out = String::from_utf8_lossy(&o.stdout);
+    if out.contains("refused connection") {
+        assert_eq!(out, "http://localhost:9001 refused connection\n");
+        assert!(String::from_utf8_lossy(&o.stderr).starts_with("hint: "));
+    }
+}
+
+#[test]
+fn the_password_is_asked_for_at_a_terminal() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let mut d = Daemon::start(&format!(
+        "[inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword=s3cret\n[program:p]\ncommand=sleep 600\nstartsecs=0\n"
+    ));
+    d.wait_log("success: p entered RUNNING state");
+    let session = format!("auth{}", std::process::id());
+    let tmux = |args: &[&str]| Command::new("tmux").args(args).output().expect("tmux");
+    let cmd = format!(
+        "{} -s http://127.0.0.1:{port} -u user status; sleep 30",
+        bin("supervisorctl").display()
+    );
+    assert!(
+        tmux(&[
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "20",
+            "-s",
+            &session,
+            &cmd
+        ])
+        .status
+        .success()
+    );
+    let screen = || {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
+    };
+    wait_for("the password prompt", || {
+        screen().contains("Password:").then_some(())
+    });
+    assert!(screen().contains("Server requires authentication"));
+    tmux(&["send-keys", "-t", &session, "s3cret", "Enter"]);
+    wait_for("the status after authenticating", || {
+        screen()
+            .contains(&format!("{:<33}{:<10}pid ", "p", "RUNNING"))
+            .then_some(())
+    });
+    assert!(!screen().contains("s3cret"), "the password is not echoed");
+    let _ = tmux(&["kill-session", "-t", &session]);
 }
 
 #[test]

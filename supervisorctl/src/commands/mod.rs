@@ -50,6 +50,11 @@ impl Ctl {
         println!("{s}");
     }
 
+    /// What to check next, on stderr so stdout stays what Python's supervisorctl prints.
+    fn hint(&self, s: &str) {
+        eprintln!("hint: {s}");
+    }
+
     /// The API client (connects lazily; reused).
     pub(crate) fn api(&mut self) -> Result<Api, Reported> {
         if let Some(a) = &self.api {
@@ -78,10 +83,12 @@ impl Ctl {
         match e {
             CallError::NoSuchFile => {
                 self.output(&format!("{url} no such file"));
+                self.hint("is supervisord running? Its socket is [unix_http_server] file= of its config; give the same path with -s or [supervisorctl] serverurl");
                 self.exitstatus = output::NOT_RUNNING;
             }
             CallError::Refused => {
                 self.output(&format!("{url} refused connection"));
+                self.hint("is supervisord running, with [inet_http_server] port= (or [unix_http_server] file=) matching this URL? Without -s the client uses [supervisorctl] serverurl, else http://localhost:9001");
                 self.exitstatus = output::INSUFFICIENT_PRIVILEGES;
             }
             CallError::PermissionDenied => {
