@@ -5,6 +5,7 @@ pub mod auth;
 pub(crate) mod describe;
 pub mod grpc;
 pub(crate) mod logfile;
+pub mod xmlrpc;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -162,7 +163,10 @@ fn router(api: &Api, creds: Option<Arc<Credentials>>) -> Result<axum::Router, St
     .add_service(reflection)
     .add_service(reflection_alpha)
     .add_service(health);
-    let mut r = routes.into_axum_router().fallback(fallback);
+    let mut r = routes
+        .into_axum_router()
+        .merge(xmlrpc::routes(api.clone()))
+        .fallback(fallback);
     if let Some(c) = creds {
         r = r.layer(axum::middleware::from_fn_with_state(c, auth::require));
     }
