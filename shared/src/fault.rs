@@ -65,6 +65,20 @@ impl Fault {
         }
     }
 
+    /// The same fault naming the process as the client named it (supervisor's faults carry the
+    /// name exactly as it was passed: `ALREADY_STARTED: web`, not `web:web`).
+    pub fn named(self, name: &str) -> Fault {
+        let n = name.to_owned();
+        match self {
+            Fault::BadName(_) => Fault::BadName(n),
+            Fault::AlreadyStarted(_) => Fault::AlreadyStarted(n),
+            Fault::NotRunning(_) => Fault::NotRunning(n),
+            Fault::SpawnError(_) => Fault::SpawnError(n),
+            Fault::AbnormalTermination(_) => Fault::AbnormalTermination(n),
+            other => other,
+        }
+    }
+
     /// The fault for a code and its detail text (the part after `NAME: `).
     pub fn from_code(code: i32, detail: String) -> Option<Fault> {
         Some(match code {

@@ -123,15 +123,25 @@ impl Handle {
     }
 
     pub async fn start(&self, name: &str, wait: bool) -> Result<ProcessInfo, Fault> {
-        let name = name.to_owned();
-        self.ask(|reply| Command::Start { name, wait, reply })
-            .await?
+        let n = name.to_owned();
+        self.ask(|reply| Command::Start {
+            name: n,
+            wait,
+            reply,
+        })
+        .await?
+        .map_err(|f| f.named(name))
     }
 
     pub async fn stop(&self, name: &str, wait: bool) -> Result<ProcessInfo, Fault> {
-        let name = name.to_owned();
-        self.ask(|reply| Command::Stop { name, wait, reply })
-            .await?
+        let n = name.to_owned();
+        self.ask(|reply| Command::Stop {
+            name: n,
+            wait,
+            reply,
+        })
+        .await?
+        .map_err(|f| f.named(name))
     }
 
     /// Returns once every process is stopped.
@@ -141,19 +151,25 @@ impl Handle {
     }
 
     pub async fn signal(&self, name: &str, signal: &str) -> Result<(), Fault> {
-        let (name, signal) = (name.to_owned(), signal.to_owned());
+        let (n, signal) = (name.to_owned(), signal.to_owned());
         self.ask(|reply| Command::Signal {
-            name,
+            name: n,
             signal,
             reply,
         })
         .await?
+        .map_err(|f| f.named(name))
     }
 
     pub async fn send_stdin(&self, name: &str, data: Vec<u8>) -> Result<(), Fault> {
-        let name = name.to_owned();
-        self.ask(|reply| Command::SendStdin { name, data, reply })
-            .await?
+        let n = name.to_owned();
+        self.ask(|reply| Command::SendStdin {
+            name: n,
+            data,
+            reply,
+        })
+        .await?
+        .map_err(|f| f.named(name))
     }
 
     pub async fn clear_logs(&self, name: &str) -> Result<(), Fault> {

@@ -1,0 +1,213 @@
+//! The HTTP layer with clients that are not ours: Python's supervisorctl (every command, the same
+//! output and exit codes as ours), Python's xmlrpc.client (values and faults), curl (HTTP rules
+//! and auth).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use tests::{Daemon, repo_root, venv_python, wait_for};
+
+const PROGRAMS: &str = r#"
+[program:longrun]
+command=sleep 600
+startsecs=0
+[program:manual]
+command=sleep 600
+autostart=false
+[program:crasher]
+command=sh -c 'exit 3'
+startretries=0
+[group:grp]
+programs=ga,gb
+[program:ga]
+command=sleep 600
+startsecs=0
+[program:gb]
+command=sleep 600
+startsecs=0
+[program:nofile]
+command=/nonexistent/bin/cmd
+autostart=false
+[program:chatty]
+command=sh -c 'i=0; while true; do i=$((i+1)); echo "out line $i"; sleep 0.1; done'
+startsecs=0
+[program:echoer]
+command=cat
+startsecs=0
+"#;
+
+fn daemon() -> Daemon {
+    let mut d = Daemon::start(PROGRAMS);
+    d.wait_log("gave up: crasher entered FATAL state");
+    for p in ["longrun", "ga", "gb", "chatty", "echoer"] {
+        d.wait_log(&format!("success: {p} entered RUNNING state"));
+    }
+    d
+}
+
+/// Uptimes tick between two runs; everything else must be identical.
+fn normalize(s: &str) -> String {
+    s.lines()
+        .map(|l| match l.find(", uptime ") {
+            Some(i) => l[..i].to_owned(),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn pythons_supervisorctl_prints_what_ours_prints() {
+    let d = daemon();
+    // Read-only commands: both clients, same daemon, same answer.
+    for args in [
+        &["status"][..],
+        &["status", "longrun", "grp:*"],
+        &["status", "nosuch"],
+        &["status", "grp"],
+        &["pid", "longrun"],
+        &["pid", "nosuch"],
+        &["pid", "manual"],
+        &["avail"],
+        &["tail", "nosuch"],
+        &["tail", "chatty", "bogus"],
+        &["maintail", "100"],
+        &["start", "longrun"],
+        &["stop", "manual"],
+        &["start", "nosuch"],
+        &["start", "nofile"],
+        &["signal", "BOGUS", "longrun"],
+        &["signal", "HUP", "manual"],
+        &["clear", "nosuch"],
+        &["reread"],
+        &["version"],
+    ] {
+        let ours = d.ctl(args);
+        let theirs = d.pyctl(args);
+        assert_eq!(
+            (theirs.code, normalize(&theirs.stdout)),
+            (ours.code, normalize(&ours.stdout)),
+            "supervisorctl {args:?}\nours:   {ours:?}\ntheirs: {theirs:?}"
+        );
+    }
+    // State-changing commands, with Python's client alone.
+    let o = d.pyctl(&["start", "manual"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "manual: started\n"));
+    let o = d.pyctl(&["restart", "manual"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "manual: stopped\nmanual: started\n")
+    );
+    let o = d.pyctl(&["stop", "grp:*"]);
+    let mut l: Vec<&str> = o.stdout.lines().collect();
+    l.sort();
+    assert_eq!(l, ["grp:ga: stopped", "grp:gb: stopped"]);
+    let o = d.pyctl(&["start", "crasher"]);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (7, "crasher: ERROR (spawn error)\n")
+    );
+    let o = d.pyctl(&["signal", "CONT", "longrun"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "longrun: signalled\n"));
+    let o = d.pyctl(&["clear", "chatty"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "chatty: cleared\n"));
+}
+
+#[test]
+fn pythons_tail_f_and_fg_stream_through_logtail() {
+    let d = daemon();
+    let py = venv_python().with_file_name("supervisorctl");
+    let mut child = Command::new(&py)
+        .args(["-s", &d.url(), "tail", "-f", "chatty"])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("python tail -f");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut lines = 0;
+    while lines < 8 {
+        let mut l = String::new();
+        assert!(out.read_line(&mut l).expect("read") > 0, "stream ended");
+        if l.starts_with("out line") {
+            lines += 1;
+        }
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT");
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+}
+
+#[test]
+fn xmlrpc_client_values_and_faults() {
+    let d = daemon();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    // The same programs, served over TCP with auth as well.
+    let mut d2 = Daemon::start(&format!(
+        "[inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword=123\n{PROGRAMS}"
+    ));
+    drop(d);
+    d2.wait_log("gave up: crasher entered FATAL state");
+    for p in ["longrun", "ga", "gb", "chatty", "echoer"] {
+        d2.wait_log(&format!("success: {p} entered RUNNING state"));
+    }
+    let out = Command::new(venv_python())
+        .arg(repo_root().join("tests/python/xmlrpc_client.py"))
+        .arg(format!("http://user:123@127.0.0.1:{port}/RPC2"))
+        .output()
+        .expect("python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("all ok"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // curl: the HTTP rules.
+    let curl = |args: &[&str]| -> String {
+        let o = Command::new("curl")
+            .args(["-s", "-i", "--max-time", "10"])
+            .args(args)
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let r = curl(&[&format!("{base}/RPC2")]);
+    assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+    assert!(
+        r.to_lowercase()
+            .contains("www-authenticate: basic realm=\"default\""),
+        "{r}"
+    );
+    let r = curl(&["-u", "user:123", &format!("{base}/RPC2")]);
+    assert!(r.starts_with("HTTP/1.1 400"), "GET is refused: {r}");
+    let r = curl(&[
+        "-u",
+        "user:123",
+        "-d",
+        "<methodCall><nope",
+        &format!("{base}/RPC2"),
+    ]);
+    assert!(r.starts_with("HTTP/1.1 400"), "malformed: {r}");
+    let r = curl(&[
+        "-u",
+        "user:123",
+        "-d",
+        "<?xml version='1.0'?><methodCall><methodName>supervisor.getPID</methodName></methodCall>",
+        &format!("{base}/RPC2"),
+    ]);
+    assert!(
+        r.starts_with("HTTP/1.1 200") && r.contains("text/xml") && r.contains("<int>"),
+        "{r}"
+    );
+    let r = curl(&["-u", "user:123", &format!("{base}/logtail/nosuch/stdout")]);
+    assert!(r.starts_with("HTTP/1.1 404"), "{r}");
+    let r = curl(&["-u", "user:wrong", &format!("{base}/mainlogtail")]);
+    assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+    wait_for("a clean shutdown", || Some(()));
+}
