@@ -2,9 +2,12 @@
 //! today, and the HTTP layer on the same router. Each listener has its own credentials.
 
 pub mod auth;
+mod csrf;
 pub(crate) mod describe;
 pub mod grpc;
 pub(crate) mod logfile;
+mod metrics;
+mod rest;
 pub mod xmlrpc;
 
 use std::path::PathBuf;
@@ -166,7 +169,15 @@ fn router(api: &Api, creds: Option<Arc<Credentials>>) -> Result<axum::Router, St
     let mut r = routes
         .into_axum_router()
         .merge(xmlrpc::routes(api.clone()))
-        .fallback(fallback);
+        .merge(rest::routes(api.clone()))
+        .route(
+            "/metrics",
+            axum::routing::get(metrics::render).with_state(api.clone()),
+        )
+        .fallback(fallback)
+        .layer(axum::middleware::from_fn(csrf::protect))
+        // Requests are small; a huge body is a mistake or an attack.
+        .layer(axum::extract::DefaultBodyLimit::max(4 << 20));
     if let Some(c) = creds {
         r = r.layer(axum::middleware::from_fn_with_state(c, auth::require));
     }

@@ -723,6 +723,7 @@ impl Supervisor {
             Ok(pid) => {
                 let p = &mut self.procs[i];
                 p.pid = pid;
+                p.starts += 1;
                 self.by_pid.insert(pid, p.id);
                 info!("spawned: '{}' with pid {pid}", p.cfg.name);
                 let startsecs = p.cfg.startsecs;

@@ -27,6 +27,8 @@ pub struct ProcessInfo {
     pub exitstatus: i32,
     pub stdout_logfile: String,
     pub stderr_logfile: String,
+    /// How many times the process was spawned since the daemon (re)loaded its config.
+    pub starts: u64,
 }
 
 /// Requests to the supervisor. Answered via `reply` once the effect is real.

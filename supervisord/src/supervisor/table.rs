@@ -36,6 +36,8 @@ pub(super) struct Process {
     pub(super) exitstatus: i32,
     /// Bumped whenever pending timers for this process become stale.
     pub(super) timer_gen: u64,
+    /// Spawns since the table was loaded (metrics).
+    pub(super) starts: u64,
     /// Start requested but a dependency is not RUNNING yet.
     pub(super) waiting_deps: bool,
     /// A start is scheduled after restartpause.
@@ -74,6 +76,7 @@ impl Process {
             spawnerr: String::new(),
             exitstatus: 0,
             timer_gen: 0,
+            starts: 0,
             waiting_deps: false,
             pending_start: false,
             stdout: Arc::new(Mutex::new(stdout)),
@@ -115,6 +118,7 @@ impl Process {
             exitstatus: self.exitstatus,
             stdout_logfile: Self::sink_path(&self.stdout),
             stderr_logfile: Self::sink_path(&self.stderr),
+            starts: self.starts,
         }
     }
 }

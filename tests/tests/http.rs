@@ -1,0 +1,150 @@
+//! The rest of the HTTP layer: the Go supervisord's REST endpoints (curl), /metrics (parsed by
+//! prometheus_client), cross-site protection, path safety.
+
+use std::process::Command;
+
+use tests::{Daemon, repo_root, venv_python};
+
+fn curl(args: &[&str]) -> String {
+    let o = Command::new("curl")
+        .args(["-s", "-i", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("curl");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn daemon_on_tcp() -> (Daemon, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let mut d = Daemon::start(&format!(
+        "[inet_http_server]\nport=127.0.0.1:{port}\n[program:runner]\ncommand=sleep 600\nstartsecs=0\n[program:idle]\ncommand=sleep 600\nautostart=false\n"
+    ));
+    d.wait_log("success: runner entered RUNNING state");
+    (d, format!("http://127.0.0.1:{port}"))
+}
+
+#[test]
+fn rest_endpoints() {
+    let (d, base) = daemon_on_tcp();
+    let r = curl(&[&format!("{base}/program/list")]);
+    assert!(
+        r.starts_with("HTTP/1.1 200") && r.contains("application/json"),
+        "{r}"
+    );
+    assert!(
+        r.contains("\"name\": \"runner\"") && r.contains("\"statename\": \"RUNNING\""),
+        "{r}"
+    );
+    let r = curl(&[&format!("{base}/program/info/idle")]);
+    assert!(r.contains("\"statename\": \"STOPPED\""), "{r}");
+    let r = curl(&[&format!("{base}/program/info/nosuch")]);
+    assert!(r.starts_with("HTTP/1.1 404"), "{r}");
+    let r = curl(&["-X", "POST", &format!("{base}/program/start/idle")]);
+    assert!(
+        r.starts_with("HTTP/1.1 200") && r.contains("\"success\": true"),
+        "{r}"
+    );
+    assert!(d.ctl(&["status", "idle"]).stdout.contains("RUNNING"));
+    let r = curl(&["-X", "POST", &format!("{base}/program/restart/idle")]);
+    assert!(r.contains("\"success\": true"), "{r}");
+    let r = curl(&[
+        "-X",
+        "POST",
+        "-d",
+        "[\"idle\", \"nosuch\"]",
+        &format!("{base}/program/stopPrograms"),
+    ]);
+    assert!(r.contains("{\"name\": \"idle\", \"success\": true"), "{r}");
+    assert!(
+        r.contains("{\"name\": \"nosuch\", \"success\": false, \"error\": \"BAD_NAME: nosuch\"}"),
+        "{r}"
+    );
+    let r = curl(&[
+        "-X",
+        "POST",
+        "-d",
+        "not json",
+        &format!("{base}/program/startPrograms"),
+    ]);
+    assert!(r.starts_with("HTTP/1.1 400"), "{r}");
+    let r = curl(&[&format!("{base}/program/log/runner/bogus")]);
+    assert!(r.starts_with("HTTP/1.1 404"), "{r}");
+    // Only POST changes state.
+    let r = curl(&[&format!("{base}/program/stop/runner")]);
+    assert!(r.starts_with("HTTP/1.1 405"), "{r}");
+    assert!(d.ctl(&["status", "runner"]).stdout.contains("RUNNING"));
+}
+
+#[test]
+fn cross_site_posts_are_refused() {
+    let (d, base) = daemon_on_tcp();
+    let r = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "Origin: http://evil.example",
+        &format!("{base}/program/stop/runner"),
+    ]);
+    assert!(r.starts_with("HTTP/1.1 403"), "{r}");
+    let r = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "Sec-Fetch-Site: cross-site",
+        "-d",
+        "<methodCall><methodName>supervisor.shutdown</methodName></methodCall>",
+        &format!("{base}/RPC2"),
+    ]);
+    assert!(r.starts_with("HTTP/1.1 403"), "{r}");
+    assert!(
+        d.ctl(&["status", "runner"]).stdout.contains("RUNNING"),
+        "nothing happened"
+    );
+    // The same origin is fine.
+    let host = base.trim_start_matches("http://");
+    let r = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &format!("Origin: {base}"),
+        "-H",
+        &format!("Host: {host}"),
+        &format!("{base}/program/stop/runner"),
+    ]);
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+}
+
+#[test]
+fn no_path_traversal_through_log_endpoints() {
+    let (_d, base) = daemon_on_tcp();
+    for path in [
+        "/logtail/..%2F..%2Fetc%2Fpasswd",
+        "/logtail/../../etc/passwd",
+        "/program/log/..%2Fetc/stdout",
+    ] {
+        let r = curl(&["--path-as-is", &format!("{base}{path}")]);
+        assert!(!r.contains("root:x:0:0"), "{path}: {r}");
+        assert!(
+            r.starts_with("HTTP/1.1 404") || r.starts_with("HTTP/1.1 400"),
+            "{path}: {r}"
+        );
+    }
+}
+
+#[test]
+fn metrics_parse_with_prometheus_client() {
+    let (_d, base) = daemon_on_tcp();
+    let out = Command::new(venv_python())
+        .arg(repo_root().join("tests/python/metrics_check.py"))
+        .arg(format!("{base}/metrics"))
+        .output()
+        .expect("python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("all ok"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
