@@ -124,10 +124,10 @@ async fn restart(State(api): State<Api>, Path(name): Path<String>) -> Response {
             wait: true,
         }))
         .await;
-    if let Err(st) = stop {
-        if proto::fault_from_status(&st).map(|f| f.code()) != Some(70) {
-            return error(st);
-        }
+    if let Err(st) = stop
+        && proto::fault_from_status(&st).map(|f| f.code()) != Some(70)
+    {
+        return error(st);
     }
     start(State(api), Path(name)).await
 }
