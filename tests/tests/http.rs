@@ -148,3 +148,35 @@ fn metrics_parse_with_prometheus_client() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn web_gui_in_headless_chromium() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let mut d = Daemon::start(&format!(
+        "[inet_http_server]\nport=127.0.0.1:{port}\n\
+         [program:web]\ncommand=sleep 600\nstartsecs=0\n\
+         [program:ticker]\ncommand=sh -c 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done'\nstartsecs=0\n\
+         [program:<script>]\ncommand=sleep 600\nstartsecs=0\n\
+         [group:workers]\nprograms=w1,w2\n[program:w1]\ncommand=sleep 600\nstartsecs=0\n[program:w2]\ncommand=sleep 600\nstartsecs=0\n"
+    ));
+    d.wait_log("success: web entered RUNNING state");
+    let gui = repo_root().join("tests/gui");
+    assert!(
+        gui.join("node_modules/playwright-core").exists(),
+        "run `.ci/setup-gui` first (npm installs playwright-core; Debian's chromium is the browser)"
+    );
+    let out = Command::new("node")
+        .arg(gui.join("gui_test.mjs"))
+        .arg(format!("http://127.0.0.1:{port}"))
+        .env("SCREENSHOT", d.path("gui.png"))
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("all ok"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

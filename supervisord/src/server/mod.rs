@@ -5,6 +5,7 @@ pub mod auth;
 mod csrf;
 pub(crate) mod describe;
 pub mod grpc;
+mod gui;
 pub(crate) mod logfile;
 mod metrics;
 mod rest;
@@ -170,6 +171,7 @@ fn router(api: &Api, creds: Option<Arc<Credentials>>) -> Result<axum::Router, St
         .into_axum_router()
         .merge(xmlrpc::routes(api.clone()))
         .merge(rest::routes(api.clone()))
+        .merge(gui::routes(api.clone()))
         .route(
             "/metrics",
             axum::routing::get(metrics::render).with_state(api.clone()),

@@ -1,0 +1,192 @@
+// The supervisord web GUI: state arrives over server-sent events (/events), actions go to the
+// REST endpoints as same-origin POSTs, logs stream over /logstream. Everything shown is set with
+// textContent: a program may be called "<script>".
+"use strict";
+
+const procs = new Map(); // "group:name" -> info
+let logSource = null;
+let logTarget = null;
+
+const $ = (sel) => document.querySelector(sel);
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("data-")) e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function spec(p) {
+  return p.group === p.name ? p.name : p.group + ":" + p.name;
+}
+
+function fullname(p) {
+  return p.group + ":" + p.name;
+}
+
+function uptime(secs) {
+  secs = Math.max(0, secs);
+  const d = Math.floor(secs / 86400), h = Math.floor((secs % 86400) / 3600);
+  const m = Math.floor((secs % 3600) / 60), s = secs % 60;
+  const hms = `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
+  return d ? `${d} day${d > 1 ? "s" : ""}, ${hms}` : hms;
+}
+
+// The server's clock at the last event minus ours, so uptimes tick without asking the server.
+let clockSkew = 0;
+
+function describe(p) {
+  if (p.statename === "RUNNING") {
+    const now = Math.floor(Date.now() / 1000) + clockSkew;
+    return `pid ${p.pid}, uptime ${uptime(now - p.start)}`;
+  }
+  return p.description;
+}
+
+function toast(msg) {
+  const t = $("#toast");
+  t.textContent = msg;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (t.hidden = true), 4000);
+}
+
+async function post(path, body) {
+  const r = await fetch(path, { method: "POST", body: body ? JSON.stringify(body) : undefined,
+    headers: body ? { "Content-Type": "application/json" } : {} });
+  let data = null;
+  try { data = await r.json(); } catch (_) { /* not JSON */ }
+  if (!r.ok) toast((data && data.error) || `${path}: HTTP ${r.status}`);
+  return data;
+}
+
+function act(action, p) {
+  return post(`/program/${action}/${encodeURIComponent(fullname(p))}`);
+}
+
+function render() {
+  const tbody = $("#procs tbody");
+  const rows = [];
+  const sorted = [...procs.values()].sort((a, b) =>
+    a.group === b.group ? a.name.localeCompare(b.name) : a.group.localeCompare(b.group));
+  let lastGroup = null;
+  for (const p of sorted) {
+    if (p.group !== lastGroup && sorted.filter((q) => q.group === p.group).length > 1) {
+      rows.push(el("tr", { class: "group" }, el("td", { colSpan: 5, textContent: p.group })));
+    }
+    lastGroup = p.group;
+    const check = el("input", { type: "checkbox", className: "sel" });
+    check.dataset.name = fullname(p);
+    const buttons = el("td", { class: "actions" });
+    for (const a of ["start", "stop", "restart"]) {
+      const b = el("button", { textContent: a });
+      b.onclick = () => act(a, p);
+      buttons.append(b, " ");
+    }
+    const logb = el("button", { textContent: "log" });
+    logb.onclick = () => openLog(p, "stdout");
+    buttons.append(logb);
+    const tr = el("tr", {},
+      el("td", {}, check),
+      el("td", { class: "name", textContent: spec(p) }),
+      el("td", {}, el("span", { class: `state s-${p.statename}`, textContent: p.statename })),
+      el("td", { class: "desc", textContent: describe(p) }),
+      buttons);
+    tr.dataset.name = fullname(p);
+    tr.dataset.state = p.statename;
+    rows.push(tr);
+  }
+  tbody.replaceChildren(...rows);
+  $("#empty").hidden = procs.size > 0;
+}
+
+function selected() {
+  return [...document.querySelectorAll("input.sel:checked")].map((c) => c.dataset.name);
+}
+
+function openLog(p, channel) {
+  if (logSource) logSource.close();
+  logTarget = p;
+  $("#logview").hidden = false;
+  $("#logname").textContent = spec(p);
+  const text = $("#logtext");
+  text.textContent = "";
+  for (const b of document.querySelectorAll(".tab")) b.classList.toggle("active", b.dataset.channel === channel);
+  logSource = new EventSource(`/logstream/${encodeURIComponent(fullname(p))}/${channel}`);
+  logSource.onmessage = (e) => {
+    text.append(JSON.parse(e.data));
+    // Keep the page light: the newest 200 KB are enough to read.
+    if (text.textContent.length > 400000) text.textContent = text.textContent.slice(-200000);
+    if ($("#follow").checked) text.scrollTop = text.scrollHeight;
+  };
+}
+
+function connect() {
+  const es = new EventSource("/events");
+  es.addEventListener("snapshot", (e) => {
+    const data = JSON.parse(e.data);
+    procs.clear();
+    clockSkew = data.now - Math.floor(Date.now() / 1000);
+    $("#ident").textContent = data.identification;
+    for (const p of data.processes) procs.set(fullname(p), p);
+    $("#conn").textContent = "live";
+    $("#conn").classList.add("live");
+    render();
+  });
+  es.addEventListener("process", (e) => {
+    const p = JSON.parse(e.data);
+    clockSkew = p.now - Math.floor(Date.now() / 1000);
+    procs.set(fullname(p), p);
+    render();
+  });
+  es.onerror = () => {
+    $("#conn").textContent = "disconnected, retrying…";
+    $("#conn").classList.remove("live");
+  };
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const b of document.querySelectorAll("[data-bulk]")) {
+    b.onclick = () => {
+      const names = selected();
+      if (!names.length) return toast("Select programs first");
+      const action = b.dataset.bulk;
+      if (action === "restart") {
+        for (const n of names) post(`/program/restart/${encodeURIComponent(n)}`);
+      } else {
+        post(`/program/${action}Programs`, names);
+      }
+    };
+  }
+  for (const b of document.querySelectorAll("[data-all]")) {
+    b.onclick = () => post(`/program/${b.dataset.all}Programs`, [...procs.keys()]);
+  }
+  $("#selectall").onchange = (e) => {
+    for (const c of document.querySelectorAll("input.sel")) c.checked = e.target.checked;
+  };
+  $("#reload").onclick = () => {
+    if (confirm("Restart supervisord: stop every program, re-read the config, start again?")) post("/supervisor/reload");
+  };
+  $("#shutdown").onclick = () => {
+    if (confirm("Shut supervisord down, stopping every program?")) post("/supervisor/shutdown");
+  };
+  for (const b of document.querySelectorAll(".tab")) {
+    b.onclick = () => logTarget && openLog(logTarget, b.dataset.channel);
+  }
+  $("#logclose").onclick = () => {
+    if (logSource) logSource.close();
+    logSource = null;
+    $("#logview").hidden = true;
+  };
+  setInterval(() => {
+    for (const tr of document.querySelectorAll("#procs tbody tr[data-state=RUNNING]")) {
+      const p = procs.get(tr.dataset.name);
+      if (p) tr.querySelector(".desc").textContent = describe(p);
+    }
+  }, 1000);
+  connect();
+});
