@@ -211,3 +211,77 @@ fn xmlrpc_client_values_and_faults() {
     assert!(r.starts_with("HTTP/1.1 401"), "{r}");
     wait_for("a clean shutdown", || Some(()));
 }
+
+/// Feeds one event to a superlance listener the way supervisord would, and returns its result.
+fn feed_listener(listener: &mut std::process::Child, eventname: &str, payload: &str) -> String {
+    use std::io::{Read, Write};
+    let out = listener.stdout.as_mut().expect("stdout");
+    let mut ready = [0u8; 6];
+    out.read_exact(&mut ready).expect("READY");
+    assert_eq!(&ready, b"READY\n");
+    let header = format!(
+        "ver:3.0 server:supervisor serial:1 pool:listener poolserial:1 eventname:{eventname} len:{}\n",
+        payload.chars().count()
+    );
+    let input = listener.stdin.as_mut().expect("stdin");
+    input.write_all(header.as_bytes()).expect("write");
+    input.write_all(payload.as_bytes()).expect("write");
+    input.flush().expect("flush");
+    let mut result = [0u8; 11];
+    out.read_exact(&mut result).expect("RESULT");
+    String::from_utf8_lossy(&result).into_owned()
+}
+
+#[test]
+fn superlance_memmon_and_httpok_restart_through_our_xmlrpc() {
+    let mut d = Daemon::start(
+        "[program:hog]\ncommand=sleep 600\nstartsecs=0\n[program:web]\ncommand=sleep 601\nstartsecs=0\n",
+    );
+    d.wait_log("success: hog entered RUNNING state");
+    d.wait_log("success: web entered RUNNING state");
+    let bin_dir = venv_python().with_file_name("");
+    let env_url = format!("unix://{}", d.path("supervisor.sock").display());
+
+    // memmon: hog uses more than 1 KB, so a TICK makes memmon restart it (getAllProcessInfo,
+    // getProcessInfo('hog:hog'), stopProcess, startProcess).
+    let hog_before = d.spawned_pid("hog");
+    let mut memmon = Command::new(bin_dir.join("memmon"))
+        .args(["-p", "hog=1KB"])
+        .env("SUPERVISOR_SERVER_URL", &env_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("memmon");
+    let r = feed_listener(&mut memmon, "TICK_60", "when:1700000000");
+    assert_eq!(r, "RESULT 2\nOK");
+    wait_for("hog restarted by memmon", || {
+        let pid = d.spawned_pid("hog");
+        (pid != hog_before).then_some(())
+    });
+    let _ = memmon.kill();
+    let _ = memmon.wait();
+
+    // httpok: the URL does not answer, so on a TICK httpok restarts web.
+    let web_before = d.spawned_pid("web");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let mut httpok = Command::new(bin_dir.join("httpok"))
+        .args(["-p", "web", "-t", "2", &format!("http://127.0.0.1:{port}/")])
+        .env("SUPERVISOR_SERVER_URL", &env_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("httpok");
+    assert_eq!(
+        feed_listener(&mut httpok, "TICK_60", "when:1700000000"),
+        "RESULT 2\nOK"
+    );
+    wait_for("web restarted by httpok", || {
+        (d.spawned_pid("web") != web_before).then_some(())
+    });
+    let _ = httpok.kill();
+    let _ = httpok.wait();
+}
