@@ -28,7 +28,8 @@ pub type Followers = tokio::sync::broadcast::Sender<std::sync::Arc<[u8]>>;
 
 pub struct LogSink {
     process: String,
-    followers: Followers,
+    /// Created on the first `follow`: a channel costs kilobytes, and most logs are never followed.
+    followers: Option<Followers>,
     channel: &'static str,
     maxbytes: u64,
     backups: u64,
@@ -80,7 +81,7 @@ impl LogSink {
         let failing = vec![false; targets.len()];
         LogSink {
             process: process.to_owned(),
-            followers: tokio::sync::broadcast::channel(256).0,
+            followers: None,
             channel,
             maxbytes: cfg.maxbytes,
             backups: cfg.backups,
@@ -97,8 +98,10 @@ impl LogSink {
     }
 
     /// New output from now on, as it arrives.
-    pub fn follow(&self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<[u8]>> {
-        self.followers.subscribe()
+    pub fn follow(&mut self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<[u8]>> {
+        self.followers
+            .get_or_insert_with(|| tokio::sync::broadcast::channel(256).0)
+            .subscribe()
     }
 
     /// The first file target (what `tail` reads).
@@ -124,8 +127,11 @@ impl LogSink {
         } else {
             data
         };
-        if !data.is_empty() && self.followers.receiver_count() > 0 {
-            let _ = self.followers.send(std::sync::Arc::from(data));
+        if let Some(f) = &self.followers
+            && !data.is_empty()
+            && f.receiver_count() > 0
+        {
+            let _ = f.send(std::sync::Arc::from(data));
         }
         let mut reports = Vec::new();
         for (i, t) in self.targets.iter_mut().enumerate() {

@@ -301,7 +301,7 @@ impl Supervisor {
                     Some(i) => {
                         let p = &self.procs[i];
                         let sink = if stderr { &p.stderr } else { &p.stdout };
-                        let s = sink.lock().unwrap_or_else(|e| e.into_inner());
+                        let mut s = sink.lock().unwrap_or_else(|e| e.into_inner());
                         Ok((s.file_path().map(ToOwned::to_owned), s.follow()))
                     }
                 };

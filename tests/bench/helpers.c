@@ -1,0 +1,91 @@
+/* Tiny programs the benchmark runs as children (compiled by bench.py with the system cc):
+ *   stamp FILE         write CLOCK_REALTIME in ns to FILE, then sleep until killed
+ *   writer N CHUNK     write N bytes to stdout in CHUNK-byte writes (each ending in a newline),
+ *                      then write "start end" (ns) to the file $STAMP and sleep until killed
+ *   forkexec N         average µs of fork+exec+wait of /bin/true
+ *   pipe N             MB/s of writing N bytes in 64 KiB writes into `cat > /dev/null`
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+static long long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void write_all(int fd, const char *buf, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, buf, n);
+        if (w < 0) exit(2);
+        buf += w;
+        n -= (size_t)w;
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 3 && !strcmp(argv[1], "stamp")) {
+        long long t = now_ns();
+        FILE *f = fopen(argv[2], "w");
+        if (!f) return 1;
+        fprintf(f, "%lld\n", t);
+        fclose(f);
+        for (;;) pause();
+    }
+    if (argc >= 4 && !strcmp(argv[1], "writer")) {
+        long long total = atoll(argv[2]);
+        size_t chunk = (size_t)atoll(argv[3]);
+        char *buf = malloc(chunk);
+        memset(buf, 'x', chunk);
+        buf[chunk - 1] = '\n';
+        long long start = now_ns();
+        for (long long done = 0; done < total; done += (long long)chunk) write_all(1, buf, chunk);
+        long long end = now_ns();
+        const char *stamp = getenv("STAMP");
+        if (stamp) {
+            FILE *f = fopen(stamp, "w");
+            if (f) { fprintf(f, "%lld %lld\n", start, end); fclose(f); }
+        }
+        for (;;) pause();
+    }
+    if (argc >= 3 && !strcmp(argv[1], "forkexec")) {
+        int n = atoi(argv[2]);
+        long long start = now_ns();
+        for (int i = 0; i < n; i++) {
+            pid_t p = fork();
+            if (p == 0) { execl("/bin/true", "true", (char *)0); _exit(127); }
+            int st;
+            waitpid(p, &st, 0);
+        }
+        printf("%.1f\n", (now_ns() - start) / 1000.0 / n);
+        return 0;
+    }
+    if (argc >= 3 && !strcmp(argv[1], "pipe")) {
+        long long total = atoll(argv[2]);
+        int fds[2];
+        if (pipe(fds)) return 1;
+        pid_t p = fork();
+        if (p == 0) {
+            dup2(fds[0], 0);
+            close(fds[1]);
+            execl("/bin/sh", "sh", "-c", "cat > /dev/null", (char *)0);
+            _exit(127);
+        }
+        close(fds[0]);
+        static char buf[65536];
+        memset(buf, 'x', sizeof buf);
+        long long start = now_ns();
+        for (long long done = 0; done < total; done += sizeof buf) write_all(fds[1], buf, sizeof buf);
+        close(fds[1]);
+        int st;
+        waitpid(p, &st, 0);
+        printf("%.1f\n", total / 1e6 / ((now_ns() - start) / 1e9));
+        return 0;
+    }
+    fprintf(stderr, "usage: helpers stamp FILE | writer N CHUNK | forkexec N | pipe N\n");
+    return 2;
+}
