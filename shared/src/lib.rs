@@ -8,6 +8,7 @@
 //! - [`config`]: sections → [`config::Config`], validated, with located errors.
 //! - [`state`], [`fault`], [`signals`], [`events`]: supervisor's vocabulary.
 
+pub mod base64;
 pub mod config;
 pub mod events;
 pub mod expand;

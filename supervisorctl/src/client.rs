@@ -52,7 +52,7 @@ pub(crate) fn connect(url: &str, user: Option<&str>, pass: Option<&str>) -> Resu
         (None, None) => None,
         (u, p) => {
             let raw = format!("{}:{}", u.unwrap_or(""), p.unwrap_or(""));
-            let v = format!("Basic {}", base64(raw.as_bytes()));
+            let v = format!("Basic {}", shared::base64::encode(raw.as_bytes()));
             Some(
                 v.parse()
                     .map_err(|_| "bad characters in credentials".to_string())?,
@@ -84,25 +84,4 @@ pub(crate) fn classify(st: Status) -> CallError {
         source = e.source();
     }
     CallError::Other(format!("{}: {}", st.code(), st.message()))
-}
-
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

@@ -5,45 +5,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use tests::{Daemon, bin, run_ctl, wait_for};
-
-const PROGRAMS: &str = r#"
-[program:longrun]
-command=sleep 600
-startsecs=0
-[program:manual]
-command=sleep 600
-autostart=false
-[program:crasher]
-command=sh -c 'exit 3'
-startretries=0
-[group:grp]
-programs=ga,gb
-[program:ga]
-command=sleep 600
-startsecs=0
-[program:gb]
-command=sleep 600
-startsecs=0
-[program:nofile]
-command=/nonexistent/bin/cmd
-autostart=false
-[program:chatty]
-command=sh -c 'i=0; while true; do i=$((i+1)); echo "out line $i"; sleep 0.1; done'
-startsecs=0
-[program:echoer]
-command=cat
-startsecs=0
-"#;
-
-fn daemon() -> Daemon {
-    let mut d = Daemon::start(PROGRAMS);
-    d.wait_log("gave up: crasher entered FATAL state");
-    for p in ["longrun", "ga", "gb", "chatty", "echoer"] {
-        d.wait_log(&format!("success: {p} entered RUNNING state"));
-    }
-    d
-}
+use tests::{Daemon, bin, daemon, run_ctl, wait_for};
 
 fn lines(s: &str) -> Vec<&str> {
     s.lines().collect()
