@@ -15,6 +15,15 @@ def check(cond, what):
     print("ok " + what)
 
 
+def wait_until(what, cond, timeout=30):
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            print("FAIL timed out waiting for " + what)
+            sys.exit(1)
+        time.sleep(0.05)
+
+
 def fault(fn, *args):
     try:
         fn(*args)
@@ -58,16 +67,14 @@ check(sup.startProcessGroup("grp") == [], "nothing to start in a running group")
 cfg = sup.getAllConfigInfo()
 check([c["name"] for c in cfg] == sorted(c["name"] for c in cfg), "getAllConfigInfo sorted by name")
 check({"autostart", "command", "group", "group_prio", "inuse", "name", "process_prio", "stopsignal"} <= set(cfg[0]), "config info keys")
-while "out line 2" not in sup.readProcessStdoutLog("chatty", 0, 0):
-    time.sleep(0.05)
+wait_until("chatty output", lambda: "out line 2" in sup.readProcessStdoutLog("chatty", 0, 0))
 data, offset, overflow = sup.tailProcessStdoutLog("chatty", 0, 5)
 check(len(data) == 5 and overflow is True and offset > 5, "tailProcessStdoutLog")
 check(sup.readProcessStdoutLog("chatty", -10, 0).endswith("\n"), "read negative offset")
 check(fault(sup.readProcessStdoutLog, "chatty", -10, 5)[0] == 3, "BAD_ARGUMENTS")
 check("spawned:" in sup.readLog(0, 0), "readLog")
 check(sup.sendProcessStdin("echoer", "hello stdin\n") is True, "sendProcessStdin")
-while "hello stdin" not in sup.readProcessStdoutLog("echoer", 0, 0):
-    time.sleep(0.05)
+wait_until("the echo", lambda: "hello stdin" in sup.readProcessStdoutLog("echoer", 0, 0))
 check(fault(sup.sendProcessStdin, "manual", "x")[0] == 70, "stdin of a stopped process")
 check(sup.clearProcessLogs("chatty") is True, "clearProcessLogs")
 m = s.system.multicall([

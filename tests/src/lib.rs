@@ -496,3 +496,19 @@ pub fn daemon() -> Daemon {
     }
     d
 }
+
+/// A loopback TCP port nobody listens on right now.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+/// `curl -s -i` with a deadline: the whole response, headers included.
+pub fn curl(args: &[&str]) -> String {
+    let o = Command::new("curl")
+        .args(["-s", "-i", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("run curl");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}

@@ -289,9 +289,7 @@ fn connection_failures_say_where_and_exit_like_python() {
     );
     let o = run_ctl(&["-s", &url, "status"]);
     assert_eq!(o.code, 4);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
+    let port = tests::free_port();
     let http = format!("http://127.0.0.1:{port}");
     let o = run_ctl(&["-s", &http, "start", "x"]);
     assert_eq!(
@@ -310,9 +308,7 @@ fn connection_failures_say_where_and_exit_like_python() {
 
 #[test]
 fn auth_over_tcp_and_serverurl_discovery() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
+    let port = tests::free_port();
     let mut d = Daemon::start(&format!(
         "[inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword={{SHA}}40bd001563085fc35165329ea1ff5c5ecbdbbeef\n[program:p]\ncommand=sleep 600\nstartsecs=0\n"
     ));
@@ -393,9 +389,7 @@ fn auth_over_tcp_and_serverurl_discovery() {
 
 #[test]
 fn the_password_is_asked_for_at_a_terminal() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
+    let port = tests::free_port();
     let mut d = Daemon::start(&format!(
         "[inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword=s3cret\n[program:p]\ncommand=sleep 600\nstartsecs=0\n"
     ));

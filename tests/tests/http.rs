@@ -3,21 +3,10 @@
 
 use std::process::Command;
 
-use tests::{Daemon, repo_root, venv_python};
-
-fn curl(args: &[&str]) -> String {
-    let o = Command::new("curl")
-        .args(["-s", "-i", "--max-time", "20"])
-        .args(args)
-        .output()
-        .expect("curl");
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use tests::{Daemon, curl, repo_root, venv_python};
 
 fn daemon_on_tcp() -> (Daemon, String) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
+    let port = tests::free_port();
     let mut d = Daemon::start(&format!(
         "[inet_http_server]\nport=127.0.0.1:{port}\n[program:runner]\ncommand=sleep 600\nstartsecs=0\n[program:idle]\ncommand=sleep 600\nautostart=false\n"
     ));
@@ -151,9 +140,7 @@ fn metrics_parse_with_prometheus_client() {
 
 #[test]
 fn web_gui_in_headless_chromium() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
+    let port = tests::free_port();
     let mut d = Daemon::start(&format!(
         "[inet_http_server]\nport=127.0.0.1:{port}\n\
          [program:web]\ncommand=sleep 600\nstartsecs=0\n\

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use tests::{Daemon, PROGRAMS, daemon, repo_root, venv_python, wait_for};
+use tests::{Daemon, PROGRAMS, curl, daemon, repo_root, venv_python, wait_for};
 
 /// Uptimes tick between two runs; everything else must be identical.
 fn normalize(s: &str) -> String {
@@ -105,9 +105,7 @@ fn pythons_tail_f_and_fg_stream_through_logtail() {
 #[test]
 fn xmlrpc_client_values_and_faults() {
     let d = daemon();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
+    let port = tests::free_port();
     // The same programs, served over TCP with auth as well.
     let mut d2 = Daemon::start(&format!(
         "[inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword=123\n{PROGRAMS}"
@@ -130,14 +128,6 @@ fn xmlrpc_client_values_and_faults() {
     );
 
     // curl: the HTTP rules.
-    let curl = |args: &[&str]| -> String {
-        let o = Command::new("curl")
-            .args(["-s", "-i", "--max-time", "10"])
-            .args(args)
-            .output()
-            .expect("curl");
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
     let base = format!("http://127.0.0.1:{port}");
     let r = curl(&[&format!("{base}/RPC2")]);
     assert!(r.starts_with("HTTP/1.1 401"), "{r}");
@@ -226,9 +216,7 @@ fn superlance_memmon_and_httpok_restart_through_our_xmlrpc() {
 
     // httpok: the URL does not answer, so on a TICK httpok restarts web.
     let web_before = d.spawned_pid("web");
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
+    let port = tests::free_port();
     let mut httpok = Command::new(bin_dir.join("httpok"))
         .args(["-p", "web", "-t", "2", &format!("http://127.0.0.1:{port}/")])
         .env("SUPERVISOR_SERVER_URL", &env_url)
