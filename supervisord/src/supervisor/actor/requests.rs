@@ -156,14 +156,11 @@ impl Supervisor {
         let Some(program) = p.cfg.argv.first() else {
             return Err(Fault::NoFile("command is empty".into()));
         };
-        let path = p
-            .cfg
-            .environment
-            .iter()
-            .rev()
-            .chain(self.config.supervisord.environment.iter().rev())
-            .find(|(k, _)| k == "PATH")
-            .map(|(_, v)| std::ffi::OsString::from(v))
+        // The same PATH the spawn will use (environment layers and env files); an unreadable
+        // env file is the spawn's error to report, so fall back to the daemon's PATH here.
+        let path = env::child_env(&self.config, &p.cfg, None)
+            .ok()
+            .and_then(|e| env::path_for(&e))
             .or_else(|| std::env::var_os("PATH"));
         match spawn::resolve_command(program, path.as_deref()) {
             Ok(_) => Ok(()),
