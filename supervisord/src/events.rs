@@ -26,8 +26,10 @@ pub enum Event {
     SupervisorStateChanged { to: SupervisorState },
 }
 
-/// Big enough that a burst (1000 processes starting) does not make subscribers lag.
-const CAPACITY: usize = 4096;
+/// Events a subscriber may fall behind before it lags. Every slot is allocated up front (about
+/// 100 bytes each), so this is a memory cost of the idle daemon; a burst larger than this
+/// (hundreds of programs changing state at once) only affects a subscriber that is not reading.
+const CAPACITY: usize = 1024;
 
 pub fn channel() -> broadcast::Sender<Event> {
     broadcast::channel(CAPACITY).0

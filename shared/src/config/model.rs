@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::signals::Signal;
 use crate::values::AutoRestart;
@@ -31,7 +32,9 @@ pub struct Config {
 
 impl Config {
     pub fn processes(&self) -> impl Iterator<Item = &ProcessConfig> {
-        self.groups.iter().flat_map(|g| g.processes.iter())
+        self.groups
+            .iter()
+            .flat_map(|g| g.processes.iter().map(|p| &**p))
     }
 }
 
@@ -193,7 +196,8 @@ pub struct GroupConfig {
     pub name: String,
     pub priority: i64,
     pub kind: GroupKind,
-    pub processes: Vec<ProcessConfig>,
+    /// Shared with the daemon's process table, so each config exists once in memory.
+    pub processes: Vec<Arc<ProcessConfig>>,
     /// `[group:x]` (true) or the implicit group of one program section.
     pub explicit: bool,
 }

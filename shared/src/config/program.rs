@@ -2,6 +2,7 @@
 //! `[group:x]`, turned into process groups with every process expanded (numprocs).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::ini::Section;
 use crate::values;
@@ -137,6 +138,7 @@ pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<Gro
             procs.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
             processes.extend(procs);
         }
+        processes.shrink_to_fit();
         out.push(GroupConfig {
             name: group_name,
             priority,
@@ -195,7 +197,7 @@ fn processes_from_section<'a>(
     group_name: &str,
     fallback: Option<&'a Section>,
     sup: &SupervisordConfig,
-) -> (Vec<ProcessConfig>, (i64, GroupKind)) {
+) -> (Vec<Arc<ProcessConfig>>, (i64, GroupKind)) {
     let (kind, program) = sec.name.split_once(':').unwrap_or(("program", &sec.name));
     let section_kind: &'static str = match kind {
         "eventlistener" => "eventlistener",
@@ -264,8 +266,8 @@ fn processes_from_section<'a>(
         );
     }
 
-    let mut procs = Vec::new();
     let count = numprocs.max(1);
+    let mut procs = Vec::with_capacity(usize::try_from(count).unwrap_or(1).min(1024));
     for process_num in numprocs_start..numprocs_start + count {
         s.exp.set_int("process_num", process_num);
         s.exp.set_int("numprocs", numprocs);
@@ -278,7 +280,7 @@ fn processes_from_section<'a>(
             priority,
             sup,
         ) {
-            procs.push(p);
+            procs.push(Arc::new(p));
         }
     }
     s.warn_unknown_keys(

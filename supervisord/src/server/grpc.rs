@@ -521,7 +521,15 @@ impl SupervisorApi for Api {
             loop {
                 let ev = match rx.recv().await {
                     Ok(ev) => ev,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        // Never a silently incomplete history: the client learns what it missed.
+                        let _ = tx
+                            .send(Err(Status::data_loss(format!(
+                                "missed {n} events (the client was too slow): read the current state with GetAllProcessInfo and subscribe again"
+                            ))))
+                            .await;
+                        break;
+                    }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 };
                 let kind = match ev {

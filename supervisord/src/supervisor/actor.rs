@@ -144,15 +144,18 @@ impl Supervisor {
         self.config = config.clone();
         self.pending = None;
         self.groups = config.groups.clone();
-        for p in config.processes() {
-            let proc_ = self.make_process(p);
-            self.procs.push(proc_);
+        self.procs = Vec::with_capacity(config.groups.iter().map(|g| g.processes.len()).sum());
+        for g in &config.groups {
+            for p in &g.processes {
+                let proc_ = self.make_process(p);
+                self.procs.push(proc_);
+            }
         }
         self.reindex();
     }
 
     /// A table entry for `p`, with its log sinks (AUTO files are created now, as Python does).
-    pub(super) fn make_process(&mut self, p: &ProcessConfig) -> Process {
+    pub(super) fn make_process(&mut self, p: &Arc<ProcessConfig>) -> Process {
         let sup = &self.config.supervisord;
         let sink = |channel: &'static str, cfg: &shared::config::LogConfig| {
             let auto = if cfg.targets.contains(&shared::config::LogTarget::Auto) {

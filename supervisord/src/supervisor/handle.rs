@@ -73,7 +73,7 @@ pub enum Command {
     },
     /// Every process's configuration (with its group's priority and whether it is active).
     Configs {
-        reply: oneshot::Sender<Vec<(ProcessConfig, i64, bool)>>,
+        reply: oneshot::Sender<Vec<(Arc<ProcessConfig>, i64, bool)>>,
     },
     /// Compares `config` with the active groups: (added, changed, removed).
     Reread {
@@ -194,7 +194,7 @@ impl Handle {
     }
 
     /// (process config, its group's priority, active) for every process.
-    pub async fn configs(&self) -> Result<Vec<(ProcessConfig, i64, bool)>, Fault> {
+    pub async fn configs(&self) -> Result<Vec<(Arc<ProcessConfig>, i64, bool)>, Fault> {
         self.ask(|reply| Command::Configs { reply }).await
     }
 

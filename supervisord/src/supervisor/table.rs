@@ -15,7 +15,7 @@ use super::handle::ProcessInfo;
 pub(super) struct Process {
     /// Unique for the daemon's lifetime: timers and waiters refer to processes by it.
     pub(super) id: u64,
-    pub(super) cfg: ProcessConfig,
+    pub(super) cfg: Arc<ProcessConfig>,
     pub(super) full_name: String,
     pub(super) state: ProcessState,
     /// 0 when no child exists.
@@ -58,7 +58,12 @@ pub(crate) fn wall_now() -> i64 {
 }
 
 impl Process {
-    pub(super) fn new(id: u64, cfg: ProcessConfig, stdout: LogSink, stderr: LogSink) -> Process {
+    pub(super) fn new(
+        id: u64,
+        cfg: Arc<ProcessConfig>,
+        stdout: LogSink,
+        stderr: LogSink,
+    ) -> Process {
         Process {
             id,
             full_name: cfg.full_name(),

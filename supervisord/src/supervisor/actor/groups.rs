@@ -13,6 +13,7 @@ use super::{Mood, Supervisor};
 fn normalized(g: &GroupConfig) -> GroupConfig {
     let mut g = g.clone();
     for p in &mut g.processes {
+        let p = Arc::make_mut(p);
         p.file = Default::default();
         p.line = 0;
     }

@@ -58,7 +58,7 @@ impl Supervisor {
             }
             Command::Configs { reply } => {
                 // Active processes, then those of groups the last reread found but not added.
-                let mut v: Vec<(ProcessConfig, i64, bool)> = self
+                let mut v: Vec<(Arc<ProcessConfig>, i64, bool)> = self
                     .groups
                     .iter()
                     .flat_map(|g| g.processes.iter().map(|p| (p.clone(), g.priority, true)))
