@@ -36,22 +36,23 @@ fn ok<T>(v: T) -> R<T> {
     Ok(Response::new(v))
 }
 
-pub(crate) fn to_proto(p: &ProcessInfo) -> v1::ProcessInfo {
+pub(crate) fn to_proto(p: ProcessInfo) -> v1::ProcessInfo {
     let now = crate::supervisor::wall_now();
+    let description = describe::description(&p, now);
     v1::ProcessInfo {
-        name: p.name.clone(),
-        group: p.group.clone(),
+        name: p.name,
+        group: p.group,
         start: p.start,
         stop: p.stop,
         now,
         state: v1::ProcessState::from(p.state) as i32,
         statename: p.state.name().to_owned(),
-        spawnerr: p.spawnerr.clone(),
+        spawnerr: p.spawnerr,
         exitstatus: p.exitstatus,
-        stdout_logfile: p.stdout_logfile.clone(),
-        stderr_logfile: p.stderr_logfile.clone(),
+        stdout_logfile: p.stdout_logfile,
+        stderr_logfile: p.stderr_logfile,
         pid: p.pid,
-        description: describe::description(p, now),
+        description,
     }
 }
 
@@ -281,7 +282,7 @@ impl SupervisorApi for Api {
             .info(&r.into_inner().name)
             .await
             .map_err(fault)?;
-        ok(to_proto(&info))
+        ok(to_proto(info))
     }
 
     async fn get_all_process_info(
@@ -291,7 +292,7 @@ impl SupervisorApi for Api {
         let mut all = self.handle.status().await.map_err(fault)?;
         all.sort_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
         ok(v1::GetAllProcessInfoResponse {
-            processes: all.iter().map(to_proto).collect(),
+            processes: all.into_iter().map(to_proto).collect(),
         })
     }
 
@@ -315,7 +316,7 @@ impl SupervisorApi for Api {
         let r = r.into_inner();
         let info = self.handle.start(&r.name, r.wait).await.map_err(fault)?;
         ok(v1::StartProcessResponse {
-            info: Some(to_proto(&info)),
+            info: Some(to_proto(info)),
         })
     }
 
@@ -338,7 +339,7 @@ impl SupervisorApi for Api {
         let r = r.into_inner();
         let info = self.handle.stop(&r.name, r.wait).await.map_err(fault)?;
         ok(v1::StopProcessResponse {
-            info: Some(to_proto(&info)),
+            info: Some(to_proto(info)),
         })
     }
 

@@ -116,7 +116,7 @@ async fn events(State(api): State<Api>) -> Response {
                     let Ok(info) = api.handle.info(&format!("{group}:{name}")).await else {
                         continue;
                     };
-                    let data = info_json(&to_proto(&info));
+                    let data = info_json(&to_proto(info));
                     if tx
                         .send(Ok(SseEvent::default().event("process").data(data)))
                         .await

@@ -222,28 +222,25 @@ fn clamp(t: i64) -> i64 {
     t.clamp(0, i64::from(i32::MAX))
 }
 
-fn info_value(p: &v1::ProcessInfo) -> Value {
+fn info_value(p: v1::ProcessInfo) -> Value {
     Value::Struct(vec![
-        ("name".into(), Value::Str(p.name.clone())),
-        ("group".into(), Value::Str(p.group.clone())),
+        ("name".into(), Value::Str(p.name)),
+        ("group".into(), Value::Str(p.group)),
         ("start".into(), Value::Int(clamp(p.start))),
         ("stop".into(), Value::Int(clamp(p.stop))),
         ("now".into(), Value::Int(clamp(p.now))),
         ("state".into(), Value::Int(p.state.into())),
-        ("statename".into(), Value::Str(p.statename.clone())),
-        ("spawnerr".into(), Value::Str(p.spawnerr.clone())),
+        ("statename".into(), Value::Str(p.statename)),
+        ("spawnerr".into(), Value::Str(p.spawnerr)),
         ("exitstatus".into(), Value::Int(p.exitstatus.into())),
         ("logfile".into(), Value::Str(p.stdout_logfile.clone())),
         (
             "stdout_logfile".into(),
             Value::Str(p.stdout_logfile.clone()),
         ),
-        (
-            "stderr_logfile".into(),
-            Value::Str(p.stderr_logfile.clone()),
-        ),
+        ("stderr_logfile".into(), Value::Str(p.stderr_logfile)),
         ("pid".into(), Value::Int(p.pid.into())),
-        ("description".into(), Value::Str(p.description.clone())),
+        ("description".into(), Value::Str(p.description)),
     ])
 }
 
@@ -566,7 +563,7 @@ async fn supervisor(api: &Api, m: &str, p: Params) -> Result<Value, Fault> {
                 }))
                 .await
                 .map_err(fault_of)?;
-            info_value(&r.into_inner())
+            info_value(r.into_inner())
         }
         "getAllProcessInfo" => {
             p.count(0, 0)?;
@@ -574,7 +571,13 @@ async fn supervisor(api: &Api, m: &str, p: Params) -> Result<Value, Fault> {
                 .get_all_process_info(Request::new(v1::GetAllProcessInfoRequest {}))
                 .await
                 .map_err(fault_of)?;
-            Value::Array(r.into_inner().processes.iter().map(info_value).collect())
+            Value::Array(
+                r.into_inner()
+                    .processes
+                    .into_iter()
+                    .map(info_value)
+                    .collect(),
+            )
         }
         "readProcessLog" | "readProcessStdoutLog" | "readProcessStderrLog" => {
             p.count(3, 3)?;

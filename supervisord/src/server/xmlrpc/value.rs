@@ -2,6 +2,7 @@
 //! and text only; DTDs are refused) and writing responses byte-for-byte as Python's
 //! `xmlrpclib.dumps` does.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -13,7 +14,8 @@ pub enum Value {
     DateTime(String),
     Base64(String),
     Array(Vec<Value>),
-    Struct(Vec<(String, Value)>),
+    /// Member names are mostly literals: no allocation for them in responses.
+    Struct(Vec<(Cow<'static, str>, Value)>),
 }
 
 impl Value {
@@ -213,7 +215,7 @@ fn value(n: &Node) -> Result<Value, String> {
                 .map(|m| {
                     let k = child(m, "name").map(text).ok_or("member without name")?;
                     let v = value(child(m, "value").ok_or("member without value")?)?;
-                    Ok((k, v))
+                    Ok((Cow::Owned(k), v))
                 })
                 .collect::<Result<_, String>>()?,
         ),
@@ -243,13 +245,50 @@ pub fn parse_call(body: &str) -> Result<(String, Vec<Value>), String> {
 }
 
 fn escape(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
+    let mut rest = s;
+    while let Some(i) = memchr::memchr3(b'&', b'<', b'>', rest.as_bytes()) {
+        out.push_str(&rest[..i]);
+        out.push_str(match rest.as_bytes()[i] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            _ => "&gt;",
+        });
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+}
+
+/// `i` in decimal (the formatting machinery costs more than the digits here).
+fn push_int(i: i64, out: &mut String) {
+    let mut buf = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
+    }
+    if i < 0 {
+        out.push('-');
+    }
+    out.extend(buf[at..].iter().map(|&b| char::from(b)));
+}
+
+/// About how many bytes `dump` writes for `v`: one allocation for the whole response.
+fn size_hint(v: &Value) -> usize {
+    match v {
+        Value::Str(s) | Value::DateTime(s) | Value::Base64(s) => 40 + s.len(),
+        Value::Array(items) => 40 + items.iter().map(size_hint).sum::<usize>(),
+        Value::Struct(m) => {
+            40 + m
+                .iter()
+                .map(|(k, v)| 30 + k.len() + size_hint(v))
+                .sum::<usize>()
+        }
+        _ => 40,
     }
 }
 
@@ -257,7 +296,9 @@ fn escape(s: &str, out: &mut String) {
 pub fn dump(v: &Value, out: &mut String) {
     match v {
         Value::Int(i) => {
-            let _ = writeln!(out, "<value><int>{i}</int></value>");
+            out.push_str("<value><int>");
+            push_int(*i, out);
+            out.push_str("</int></value>\n");
         }
         Value::Bool(b) => {
             let _ = writeln!(out, "<value><boolean>{}</boolean></value>", u8::from(*b));
@@ -302,7 +343,8 @@ pub fn dump(v: &Value, out: &mut String) {
 
 /// `xmlrpclib.dumps((v,), methodresponse=1)`.
 pub fn response(v: &Value) -> String {
-    let mut out = String::from("<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n");
+    let mut out = String::with_capacity(100 + size_hint(v));
+    out.push_str("<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n");
     dump(v, &mut out);
     out.push_str("</param>\n</params>\n</methodResponse>\n");
     out
