@@ -37,7 +37,11 @@ fn ok<T>(v: T) -> R<T> {
 }
 
 pub(crate) fn to_proto(p: ProcessInfo) -> v1::ProcessInfo {
-    let now = crate::supervisor::wall_now();
+    to_proto_at(p, crate::supervisor::wall_now())
+}
+
+/// `now`: the same clock reading for every process of one answer.
+fn to_proto_at(p: ProcessInfo, now: i64) -> v1::ProcessInfo {
     let description = describe::description(&p, now);
     v1::ProcessInfo {
         name: p.name,
@@ -291,8 +295,9 @@ impl SupervisorApi for Api {
     ) -> R<v1::GetAllProcessInfoResponse> {
         let mut all = self.handle.status().await.map_err(fault)?;
         all.sort_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
+        let now = crate::supervisor::wall_now();
         ok(v1::GetAllProcessInfoResponse {
-            processes: all.into_iter().map(to_proto).collect(),
+            processes: all.into_iter().map(|p| to_proto_at(p, now)).collect(),
         })
     }
 
