@@ -1,8 +1,17 @@
 //! Pumps a child's stdout or stderr pipe into its [`LogSink`]. One task per stream; it ends at
 //! EOF (the child and every descendant holding the pipe have closed it).
+//!
+//! Pacing: a child that writes in small pieces would wake the daemon once per write. After a
+//! small read the pump therefore steps out of epoll for a millisecond, so that one wakeup
+//! carries everything written meanwhile. A child writing faster than a pause's worth of pipe
+//! can hold would block on its full pipe during that pause, so above [`FAST`] the pump reads
+//! as data arrives instead. Pipes start at the kernel's default size and grow to [`BIG_PIPE`]
+//! only for a child that fills one: the extra room counts against the user's pipe quota
+//! (`fs.pipe-user-pages-soft`), which a few hundred quiet programs must not use up.
 
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
@@ -12,21 +21,62 @@ use super::sink::LogSink;
 /// Large reads keep the syscall count (and the daemon's CPU per byte) low for chatty children.
 const CHUNK: usize = 64 * 1024;
 
-/// A read smaller than this means the child writes in small pieces: waiting a moment before the
-/// next read lets them gather, so one wakeup carries many lines instead of one.
+/// A read smaller than this means the child writes in small pieces.
 const SMALL_READ: usize = 16 * 1024;
 
-/// Room for what gathers during that moment (Linux allows 1 MiB pipes without privileges).
-const PIPE_SIZE: i32 = 1 << 20;
+/// How long a pause lasts (the timer's resolution).
+const PAUSE: Duration = Duration::from_millis(1);
+
+/// Room for what gathers during a pause (Linux allows 1 MiB pipes without privileges).
+const BIG_PIPE: i32 = 1 << 20;
+
+/// Bytes per second above which a pause would let [`BIG_PIPE`] fill up (timers fire a little
+/// late, so well below 1 MiB per millisecond).
+const FAST: f64 = 400e6;
+
+/// Bytes per second above which the default 64 KiB pipe fills up during a pause or two.
+const GROW: f64 = 32e6;
+
+/// How often the rate is measured.
+const WINDOW: Duration = Duration::from_millis(10);
 
 pub type SharedSink = Arc<Mutex<LogSink>>;
 
+/// The stream's recent rate, measured over [`WINDOW`]s.
+struct Pace {
+    since: Instant,
+    bytes: usize,
+    fast: bool,
+    /// The rate ever reached [`GROW`].
+    chatty: bool,
+}
+
+impl Pace {
+    fn record(&mut self, n: usize) {
+        self.bytes += n;
+        let elapsed = self.since.elapsed();
+        if elapsed >= WINDOW {
+            let rate = self.bytes as f64 / elapsed.as_secs_f64();
+            self.fast = rate >= FAST;
+            self.chatty |= rate >= GROW;
+            self.since = Instant::now();
+            self.bytes = 0;
+        }
+    }
+}
+
 /// Starts pumping `fd` into `sink`. Errors of the sink are reported by the sink itself.
 pub fn pump(fd: OwnedFd, sink: SharedSink) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    let _ = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
     let mut rx = pipe::Receiver::from_owned_fd(fd)?;
     Ok(tokio::spawn(async move {
         let mut buf = vec![0u8; CHUNK];
+        let mut grown = false;
+        let mut pace = Pace {
+            since: Instant::now(),
+            bytes: 0,
+            fast: false,
+            chatty: false,
+        };
         loop {
             match rx.read(&mut buf).await {
                 Ok(0) => break,
@@ -38,13 +88,19 @@ pub fn pump(fd: OwnedFd, sink: SharedSink) -> std::io::Result<tokio::task::JoinH
                     for r in reports {
                         tracing::error!("{r}");
                     }
-                    if n < SMALL_READ {
+                    pace.record(n);
+                    if pace.chatty && !grown {
+                        grown = true;
+                        let _ =
+                            nix::fcntl::fcntl(&rx, nix::fcntl::FcntlArg::F_SETPIPE_SZ(BIG_PIPE));
+                    }
+                    if n < SMALL_READ && !pace.fast {
                         // Out of epoll while waiting: otherwise every small write of the child
                         // would wake the daemon anyway.
                         let Ok(fd) = rx.into_nonblocking_fd() else {
                             break;
                         };
-                        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                        tokio::time::sleep(PAUSE).await;
                         rx = match pipe::Receiver::from_owned_fd(fd) {
                             Ok(r) => r,
                             Err(_) => break,
