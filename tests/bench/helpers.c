@@ -2,6 +2,8 @@
  *   stamp FILE         write CLOCK_REALTIME in ns to FILE, then sleep until killed
  *   writer N CHUNK     write N bytes to stdout in CHUNK-byte writes (each ending in a newline),
  *                      then write "start end" (ns) to the file $STAMP and sleep until killed
+ *   printer N LEN      the same in LEN-byte lines through stdio, as a program printing lines
+ *                      does (stdout to a pipe is block-buffered: 4 KiB writes)
  *   forkexec N         average µs of fork+exec+wait of /bin/true
  *   pipe N             MB/s of writing N bytes in 64 KiB writes into `cat > /dev/null`
  */
@@ -36,14 +38,22 @@ int main(int argc, char **argv) {
         fclose(f);
         for (;;) pause();
     }
-    if (argc >= 4 && !strcmp(argv[1], "writer")) {
+    if (argc >= 4 && (!strcmp(argv[1], "writer") || !strcmp(argv[1], "printer"))) {
+        int stdio = !strcmp(argv[1], "printer");
         long long total = atoll(argv[2]);
         size_t chunk = (size_t)atoll(argv[3]);
         char *buf = malloc(chunk);
         memset(buf, 'x', chunk);
         buf[chunk - 1] = '\n';
         long long start = now_ns();
-        for (long long done = 0; done < total; done += (long long)chunk) write_all(1, buf, chunk);
+        for (long long done = 0; done < total; done += (long long)chunk) {
+            if (stdio) {
+                if (fwrite(buf, 1, chunk, stdout) != chunk) exit(2);
+            } else {
+                write_all(1, buf, chunk);
+            }
+        }
+        if (fflush(stdout)) exit(2);
         long long end = now_ns();
         const char *stamp = getenv("STAMP");
         if (stamp) {
@@ -86,6 +96,6 @@ int main(int argc, char **argv) {
         printf("%.1f\n", total / 1e6 / ((now_ns() - start) / 1e9));
         return 0;
     }
-    fprintf(stderr, "usage: helpers stamp FILE | writer N CHUNK | forkexec N | pipe N\n");
+    fprintf(stderr, "usage: helpers stamp FILE | writer N CHUNK | printer N LEN | forkexec N | pipe N\n");
     return 2;
 }
