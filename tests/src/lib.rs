@@ -185,10 +185,13 @@ impl Daemon {
         self.dir.path().join(name)
     }
 
-    /// The daemon's pid (as seen from here): under a wrapper, the wrapper's child.
+    /// The daemon's pid (as seen from here): under a wrapper that forks, the wrapper's child;
+    /// under one that execs the daemon, its own.
     pub fn pid(&self) -> i32 {
         let top = self.child.as_ref().map_or(0, |c| c.id() as i32);
-        if self.wrapper.is_empty() {
+        let is_daemon = std::fs::read_link(format!("/proc/{top}/exe"))
+            .is_ok_and(|exe| exe == bin("supervisord"));
+        if self.wrapper.is_empty() || is_daemon {
             return top;
         }
         children(top).first().copied().unwrap_or(top)

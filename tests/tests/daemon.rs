@@ -317,3 +317,26 @@ fn minfds_that_cannot_be_met_refuses_to_start() {
     assert!(err.contains("The minimum number of file descriptors required to run this process is 2000000000 as per the \"minfds\""), "{err}");
     assert!(tests::pids_with_cmdline("sleep 9871").is_empty());
 }
+
+#[test]
+fn children_get_only_stdin_stdout_and_stderr_even_if_the_daemon_inherited_more() {
+    // The shell leaves fd 7 open across exec, so the daemon inherits it (as from a careless
+    // parent or a service manager); Python's supervisord closes such descriptors in every child.
+    let mut d = Daemon::start_wrapped(
+        &["sh", "-c", "exec 7</dev/null; exec \"$0\" \"$@\""],
+        "[program:kid]\ncommand=sleep 600\nstartsecs=0\n",
+    );
+    assert!(
+        std::fs::read_link(format!("/proc/{}/fd/7", d.pid())).is_ok(),
+        "the daemon itself holds the inherited fd 7"
+    );
+    let kid = d.spawned_pid("kid");
+    let mut fds: Vec<String> = std::fs::read_dir(format!("/proc/{kid}/fd"))
+        .expect("the child's fds")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    fds.sort();
+    assert_eq!(fds, ["0", "1", "2"]);
+    d.stop();
+}

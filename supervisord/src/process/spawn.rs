@@ -226,6 +226,9 @@ pub fn spawn(filename: &Path, spec: &SpawnSpec) -> Result<Spawned, String> {
     let user = spec.user.clone();
     let umask = spec.umask;
     let running_as_root = Uid::effective().is_root();
+    // Where the fallback below stops when close_range is missing (kernels before 5.11).
+    let fd_limit = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(1024, |(soft, _)| soft.min(65536)) as libc::c_int;
 
     let (stdin_r, stdin_w) = pipe()?;
     let mut cmd = Command::new(filename);
@@ -259,8 +262,8 @@ pub fn spawn(filename: &Path, spec: &SpawnSpec) -> Result<Spawned, String> {
     cmd.process_group(0);
 
     // SAFETY: the closure runs in the child between fork and exec. It only calls
-    // async-signal-safe functions (sigprocmask, setgroups, setgid, setuid, chdir, umask, write,
-    // execve, _exit) on data prepared above, and never returns to std's own exec path unless
+    // async-signal-safe functions (sigprocmask, setgroups, setgid, setuid, chdir, umask,
+    // close_range, fcntl, write, execve, _exit) on data prepared above, and never returns to std's own exec path unless
     // nothing at all can be done (it always execs or _exits).
     unsafe {
         cmd.pre_exec(move || {
@@ -297,6 +300,20 @@ pub fn spawn(filename: &Path, spec: &SpawnSpec) -> Result<Spawned, String> {
             }
             if let Some(m) = umask {
                 libc::umask(m as libc::mode_t);
+            }
+            // Descriptors the daemon inherited without close-on-exec (ours all have it) stay
+            // out of the child, as Python closes 3..minfds. Close-on-exec rather than close:
+            // std's own exec-error pipe must live until the exec.
+            if libc::syscall(
+                libc::SYS_close_range,
+                3 as libc::c_uint,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            ) != 0
+            {
+                for fd in 3..fd_limit {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
             }
             libc::execve(file.as_ptr(), argv.as_ptr(), envp.as_ptr());
             let e = nix::errno::Errno::last_raw();
