@@ -5,7 +5,9 @@
  *   printer N LEN      the same in LEN-byte lines through stdio, as a program printing lines
  *                      does (stdout to a pipe is block-buffered: 4 KiB writes)
  *   forkexec N         average µs of fork+exec+wait of /bin/true
- *   pipe N             MB/s of writing N bytes in 64 KiB writes into `cat > /dev/null`
+ *   pipe N [CHUNK [stdio]]
+ *                      MB/s of writing N bytes in CHUNK-byte writes (64 KiB; with stdio, lines
+ *                      through stdio) into `cat > /dev/null`
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,16 +88,27 @@ int main(int argc, char **argv) {
             _exit(127);
         }
         close(fds[0]);
-        static char buf[65536];
-        memset(buf, 'x', sizeof buf);
+        size_t chunk = argc >= 4 ? (size_t)atoll(argv[3]) : 65536;
+        int stdio = argc >= 5 && !strcmp(argv[4], "stdio");
+        char *buf = malloc(chunk);
+        memset(buf, 'x', chunk);
+        buf[chunk - 1] = '\n';
+        FILE *out = fdopen(fds[1], "w");
+        if (!out) return 1;
         long long start = now_ns();
-        for (long long done = 0; done < total; done += sizeof buf) write_all(fds[1], buf, sizeof buf);
-        close(fds[1]);
+        for (long long done = 0; done < total; done += (long long)chunk) {
+            if (stdio) {
+                if (fwrite(buf, 1, chunk, out) != chunk) return 2;
+            } else {
+                write_all(fds[1], buf, chunk);
+            }
+        }
+        fclose(out);
         int st;
         waitpid(p, &st, 0);
         printf("%.1f\n", total / 1e6 / ((now_ns() - start) / 1e9));
         return 0;
     }
-    fprintf(stderr, "usage: helpers stamp FILE | writer N CHUNK | printer N LEN | forkexec N | pipe N\n");
+    fprintf(stderr, "usage: helpers stamp FILE | writer N CHUNK | printer N LEN | forkexec N | pipe N [CHUNK [stdio]]\n");
     return 2;
 }
