@@ -70,6 +70,27 @@ for ev in events:
             break
 check(seen[-2:] == [pb.PROCESS_STATE_STOPPING, pb.PROCESS_STATE_STOPPED], "Subscribe streams changes")
 events.cancel()
+
+# A subscriber that stops reading must learn that it missed events, not see a silent gap.
+# Its own channel, with a small receive window, so the backlog reaches the daemon quickly.
+slow_channel = grpc.insecure_channel("unix://" + socket_path, options=[
+    ("grpc.default_authority", "localhost"), ("grpc.http2.bdp_probe", 0),
+    ("grpc.http2.lookahead_bytes", 4096)])
+slow = rpc.SupervisorStub(slow_channel).Subscribe(pb.SubscribeRequest(), timeout=120)
+made = 0
+while made < 6000:  # well past the daemon's 1024 buffered events plus the transport's windows
+    api.StopAllProcesses(pb.StopAllProcessesRequest(wait=True))
+    api.StartAllProcesses(pb.StartAllProcessesRequest(wait=True))
+    made += 4 * len(api.GetAllProcessInfo(pb.GetAllProcessInfoRequest()).processes)
+received = 0
+try:
+    for ev in slow:
+        received += 1
+    check(False, "a lagging subscriber gets DATA_LOSS")
+except grpc.RpcError as e:
+    check(e.code() == grpc.StatusCode.DATA_LOSS and "missed" in e.details(),
+          "a lagging subscriber gets DATA_LOSS (%s: %s)" % (e.code(), e.details()))
+check(0 < received < made, "it first got the events it had room for (%d of %d)" % (received, made))
 # The standard services generic tools rely on: health and reflection.
 from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc  # noqa: E402

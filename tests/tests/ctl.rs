@@ -647,7 +647,12 @@ fn reread_update_add_remove() {
 
 #[test]
 fn a_python_grpcio_client_generated_from_the_proto_works() {
-    let mut d = Daemon::start("[program:py]\ncommand=sleep 600\nstartsecs=0\n");
+    // `many` makes events in bulk for the lagging-subscriber check.
+    let mut d = Daemon::start(
+        "[program:py]\ncommand=sleep 600\nstartsecs=0\n\
+         [program:many]\ncommand=sleep 600\nstartsecs=0\nnumprocs=50\n\
+         process_name=%(program_name)s_%(process_num)s\n",
+    );
     d.wait_log("success: py entered RUNNING state");
     let out = Command::new(tests::venv_python())
         .arg(tests::repo_root().join("tests/python/grpc_client.py"))
