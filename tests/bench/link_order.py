@@ -141,7 +141,10 @@ programs=web
             except subprocess.TimeoutExpired:
                 daemon.kill()
                 daemon.wait()
-    dumps = sorted(f for f in os.listdir(work) if f.startswith("cg.out"))
+    # callgrind names requested dumps cg.out.1, cg.out.2, …; the one at exit is plain cg.out.
+    numbered = sorted((f for f in os.listdir(work) if f.startswith("cg.out.")),
+                      key=lambda f: int(f.rsplit(".", 1)[1]))
+    dumps = numbered + ["cg.out"]
     first = [n for n in functions(os.path.join(work, dumps[0])) if n in symbols]
     rest = []
     seen = set(first)
