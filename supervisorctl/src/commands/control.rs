@@ -174,10 +174,7 @@ async fn apply(ctl: &mut Ctl, api: &mut Api, op: &Op, names: &[String]) -> Resul
 
 pub(crate) async fn start(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported> {
     let mut api = ctl.upcheck().await?;
-    if args.is_empty() {
-        ctl.output("Error: start requires a process name");
-        ctl.exitstatus = output::INVALID_ARGS;
-        help::show(ctl, "start");
+    if help::missing_name(ctl, "start", args, output::INVALID_ARGS) {
         return Ok(());
     }
     apply(ctl, &mut api, &Op::Start, args).await
@@ -185,10 +182,7 @@ pub(crate) async fn start(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported
 
 pub(crate) async fn stop(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported> {
     let mut api = ctl.upcheck().await?;
-    if args.is_empty() {
-        ctl.output("Error: stop requires a process name");
-        ctl.exitstatus = output::GENERIC;
-        help::show(ctl, "stop");
+    if help::missing_name(ctl, "stop", args, output::GENERIC) {
         return Ok(());
     }
     apply(ctl, &mut api, &Op::Stop, args).await
@@ -196,10 +190,7 @@ pub(crate) async fn stop(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported>
 
 pub(crate) async fn restart(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported> {
     ctl.upcheck().await?;
-    if args.is_empty() {
-        ctl.output("Error: restart requires a process name");
-        ctl.exitstatus = output::GENERIC;
-        help::show(ctl, "restart");
+    if help::missing_name(ctl, "restart", args, output::GENERIC) {
         return Ok(());
     }
     stop(ctl, args).await?;

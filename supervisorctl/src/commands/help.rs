@@ -62,6 +62,18 @@ fn text(cmd: &str) -> Option<&'static str> {
 }
 
 /// Prints the help of one action (after a usage error, as Python does).
+/// `args` is empty: prints Python's `Error: <cmd> requires a process name`, sets `status`
+/// (Python's exit codes differ by command) and the command's help. True when it did.
+pub(crate) fn missing_name(ctl: &mut Ctl, cmd: &str, args: &[String], status: i32) -> bool {
+    if !args.is_empty() {
+        return false;
+    }
+    ctl.output(&format!("Error: {cmd} requires a process name"));
+    ctl.exitstatus = status;
+    show(ctl, cmd);
+    true
+}
+
 pub(crate) fn show(ctl: &Ctl, cmd: &str) {
     if let Some(t) = text(cmd) {
         ctl.output(t);

@@ -184,10 +184,7 @@ pub(crate) async fn maintail(ctl: &mut Ctl, args: &[String]) -> Result<(), Repor
 
 pub(crate) async fn clear(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported> {
     let mut api = ctl.upcheck().await?;
-    if args.is_empty() {
-        ctl.output("Error: clear requires a process name");
-        ctl.exitstatus = output::GENERIC;
-        help::show(ctl, "clear");
+    if help::missing_name(ctl, "clear", args, output::GENERIC) {
         return Ok(());
     }
     if args.iter().any(|a| a == "all") {
