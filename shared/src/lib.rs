@@ -7,6 +7,7 @@
 //! - [`expand`]: `%(name)s` expansions.
 //! - [`config`]: sections → [`config::Config`], validated, with located errors.
 //! - [`state`], [`fault`], [`signals`], [`events`]: supervisor's vocabulary.
+//! - [`names`]: which processes a name selects.
 
 pub mod base64;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod expand;
 pub mod fault;
 pub mod ini;
 pub mod json;
+pub mod names;
 pub mod signals;
 pub mod state;
 pub mod values;

@@ -12,70 +12,69 @@ pub(crate) const NOT_RUNNING: i32 = 7;
 pub(crate) const STATUS_NOT_RUNNING: i32 = 3;
 pub(crate) const STATUS_UNKNOWN: i32 = 4;
 
-/// `name` when the process is alone in its group of the same name, else `group:name`.
-pub(crate) fn namespec(group: &str, name: &str) -> String {
-    if group == name {
-        name.to_owned()
-    } else {
-        format!("{group}:{name}")
+pub(crate) use shared::names::namespec;
+
+/// What one process's operation came to: `Ok`, or the fault.
+pub(crate) type Outcome = Result<(), Fault>;
+
+/// The outcome a group result reports (its status code and fault string).
+pub(crate) fn outcome(status: i32, description: &str) -> Outcome {
+    if status == Fault::Success.code() {
+        return Ok(());
     }
+    let detail = description
+        .split_once(": ")
+        .map_or(String::new(), |(_, d)| d.to_owned());
+    Err(Fault::from_code(status, detail).unwrap_or_else(|| Fault::Failed(description.to_owned())))
 }
 
-/// `group:name` → (group, Some(name)); `group:` or `group:*` → (group, None); `name` → (name,
-/// Some(name)).
-pub(crate) fn split_namespec(s: &str) -> (String, Option<String>) {
-    match s.split_once(':') {
-        Some((g, p)) if p.is_empty() || p == "*" => (g.to_owned(), None),
-        Some((g, p)) => (g.to_owned(), Some(p.to_owned())),
-        None => (s.to_owned(), Some(s.to_owned())),
-    }
-}
-
-/// The exit status a fault code implies (`set_exitstatus_from_xmlrpc_fault`).
-pub(crate) fn exit_for(code: i32, ignored: Option<i32>) -> Option<i32> {
-    if Some(code) == ignored || code == Fault::Success.code() {
-        None
-    } else if [50, 40, 70].contains(&code) {
-        Some(NOT_RUNNING)
-    } else {
-        Some(GENERIC)
+/// The exit status an outcome implies (`set_exitstatus_from_xmlrpc_fault`); `ignored` is the
+/// kind of fault that still exits 0.
+pub(crate) fn exit_for(outcome: &Outcome, ignored: Option<fn(&Fault) -> bool>) -> Option<i32> {
+    match outcome {
+        Ok(()) => None,
+        Err(f) if ignored.is_some_and(|ignore| ignore(f)) => None,
+        Err(Fault::SpawnError(_) | Fault::AbnormalTermination(_) | Fault::NotRunning(_)) => {
+            Some(NOT_RUNNING)
+        }
+        Err(_) => Some(GENERIC),
     }
 }
 
 /// `name: started` or `name: ERROR (…)` for a start result.
-pub(crate) fn start_result(name: &str, code: i32, description: &str) -> String {
-    let why = match code {
-        10 => "no such process",
-        20 => "no such file",
-        21 => "file is not executable",
-        60 => "already started",
-        50 => "spawn error",
-        40 => "abnormal termination",
-        80 => return format!("{name}: started"),
-        _ => return format!("{name}: ERROR ({description})"),
+pub(crate) fn start_result(name: &str, outcome: &Outcome) -> String {
+    let why = match outcome {
+        Ok(()) => return format!("{name}: started"),
+        Err(Fault::BadName(_)) => "no such process",
+        Err(Fault::NoFile(_)) => "no such file",
+        Err(Fault::NotExecutable(_)) => "file is not executable",
+        Err(Fault::AlreadyStarted(_)) => "already started",
+        Err(Fault::SpawnError(_)) => "spawn error",
+        Err(Fault::AbnormalTermination(_)) => "abnormal termination",
+        Err(f) => return format!("{name}: ERROR ({f})"),
     };
     format!("{name}: ERROR ({why})")
 }
 
 /// `name: <success>` or `name: ERROR (…)` for stop and signal results.
-pub(crate) fn signal_result(name: &str, code: i32, description: &str, success: &str) -> String {
-    let why = match code {
-        10 => "no such process",
-        11 => "bad signal name",
-        70 => "not running",
-        80 => return format!("{name}: {success}"),
-        30 => return description.to_owned(),
-        _ => return format!("{name}: ERROR ({description})"),
+pub(crate) fn signal_result(name: &str, outcome: &Outcome, success: &str) -> String {
+    let why = match outcome {
+        Ok(()) => return format!("{name}: {success}"),
+        Err(Fault::BadName(_)) => "no such process",
+        Err(Fault::BadSignal(_)) => "bad signal name",
+        Err(Fault::NotRunning(_)) => "not running",
+        Err(f @ Fault::Failed(_)) => return f.to_string(),
+        Err(f) => return format!("{name}: ERROR ({f})"),
     };
     format!("{name}: ERROR ({why})")
 }
 
-pub(crate) fn clear_result(name: &str, code: i32, description: &str) -> String {
-    match code {
-        10 => format!("{name}: ERROR (no such process)"),
-        30 => format!("{name}: ERROR (failed)"),
-        80 => format!("{name}: cleared"),
-        _ => format!("{name}: ERROR ({description})"),
+pub(crate) fn clear_result(name: &str, outcome: &Outcome) -> String {
+    match outcome {
+        Ok(()) => format!("{name}: cleared"),
+        Err(Fault::BadName(_)) => format!("{name}: ERROR (no such process)"),
+        Err(Fault::Failed(_)) => format!("{name}: ERROR (failed)"),
+        Err(f) => format!("{name}: ERROR ({f})"),
     }
 }
 
@@ -84,20 +83,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn namespecs() {
-        assert_eq!(namespec("a", "a"), "a");
-        assert_eq!(namespec("g", "a"), "g:a");
-        assert_eq!(split_namespec("g:*"), ("g".into(), None));
-        assert_eq!(split_namespec("g:"), ("g".into(), None));
-        assert_eq!(split_namespec("g:a"), ("g".into(), Some("a".into())));
-        assert_eq!(split_namespec("a"), ("a".into(), Some("a".into())));
-    }
-
-    #[test]
     fn exit_codes_from_faults() {
-        assert_eq!(exit_for(80, None), None);
-        assert_eq!(exit_for(60, Some(60)), None);
-        assert_eq!(exit_for(50, None), Some(NOT_RUNNING));
-        assert_eq!(exit_for(10, None), Some(GENERIC));
+        let started = |f: &Fault| matches!(f, Fault::AlreadyStarted(_));
+        assert_eq!(exit_for(&outcome(80, "OK"), None), None);
+        let already = outcome(60, "ALREADY_STARTED: web");
+        assert_eq!(already, Err(Fault::AlreadyStarted("web".into())));
+        assert_eq!(exit_for(&already, Some(started)), None);
+        assert_eq!(
+            exit_for(&outcome(50, "SPAWN_ERROR: web"), None),
+            Some(NOT_RUNNING)
+        );
+        assert_eq!(exit_for(&outcome(10, "BAD_NAME: x"), None), Some(GENERIC));
+        assert_eq!(outcome(999, "odd"), Err(Fault::Failed("odd".into())));
     }
 }

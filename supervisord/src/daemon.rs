@@ -2,7 +2,7 @@
 //! reload (a config that fails validation is refused and the running one kept), cleanup.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use shared::config::{Config, LoadOptions};
@@ -16,6 +16,7 @@ use crate::crit;
 use crate::logging::mainlog::MainLog;
 use crate::reaper;
 use crate::server;
+use crate::service::{Reloader, Service};
 use crate::supervisor::{Handle, Supervisor};
 
 /// What [`run`] needs besides the config.
@@ -26,53 +27,6 @@ pub struct RunOptions {
     /// Echo the main log to stdout (foreground, not silent).
     pub foreground: bool,
     pub mainlog: MainLog,
-}
-
-/// Re-reads the config file and, when it is valid, restarts the supervisor with it. Shared by
-/// SIGHUP and the `Restart` call.
-pub struct Reloader {
-    config_path: PathBuf,
-    load: LoadOptions,
-    mainlog: MainLog,
-    foreground: bool,
-    handle: Handle,
-    identifier: Mutex<String>,
-}
-
-impl Reloader {
-    /// Validates the config now; on success the restart proceeds in the background.
-    pub fn reload(&self) -> Result<(), String> {
-        let new = shared::config::load(&self.config_path, &self.load).map_err(|errors| {
-            format!(
-                "not reloading: {} has errors; the running configuration is kept:\n{errors}",
-                self.config_path.display()
-            )
-        })?;
-        for w in &new.warnings {
-            warn!("{w}");
-        }
-        if let Err(e) = self.mainlog.configure(&new.supervisord, self.foreground) {
-            error!("{e}");
-        }
-        if let Ok(mut id) = self.identifier.lock() {
-            id.clone_from(&new.supervisord.identifier);
-        }
-        let h = self.handle.clone();
-        tokio::spawn(async move { h.reload(Arc::new(new)).await });
-        Ok(())
-    }
-
-    /// Reads and validates the config file without applying it (`reread`).
-    pub fn read(&self) -> Result<Config, String> {
-        shared::config::load(&self.config_path, &self.load).map_err(|e| e.to_string())
-    }
-
-    pub fn identifier(&self) -> String {
-        self.identifier
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default()
-    }
 }
 
 /// Runs the daemon until it is told to stop. Returns the exit status.
@@ -96,14 +50,12 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
     let socket = listeners.socket_path();
     let pidfile = config.supervisord.pidfile.clone();
     let (supervisor, handle) = Supervisor::new(config.clone(), opts.mainlog.clone(), exit_rx);
-    let reloader = Arc::new(Reloader {
-        config_path: opts.config_path.clone(),
-        load: opts.load.clone(),
-        mainlog: opts.mainlog.clone(),
-        foreground: opts.foreground,
-        handle: handle.clone(),
-        identifier: Mutex::new(config.supervisord.identifier.clone()),
-    });
+    let reloader = Arc::new(Reloader::new(
+        opts.config_path.clone(),
+        opts.load.clone(),
+        opts.mainlog.clone(),
+        opts.foreground,
+    ));
     let servers = CancellationToken::new();
     let tasks = TaskTracker::new();
     for (section, creds) in [
@@ -129,12 +81,10 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
             }
         }
     }
-    let api = server::grpc::Api {
-        handle: handle.clone(),
-        mainlog: opts.mainlog.clone(),
-        reloader: reloader.clone(),
-    };
-    server::serve(listeners, api, servers.clone(), &tasks).map_err(anyhow::Error::msg)?;
+    let svc = Service::new(handle.clone(), opts.mainlog.clone(), reloader.clone());
+    server::serve(listeners, svc, servers.clone(), &tasks)
+        .await
+        .map_err(anyhow::Error::msg)?;
     if let Some(p) = &pidfile
         && let Err(e) = std::fs::write(p, format!("{}\n", std::process::id()))
     {
@@ -146,19 +96,16 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
     let outcome = loop {
         tokio::select! {
             res = &mut actor => break res,
-            _ = term.recv() => request_exit(&handle, "SIGTERM"),
-            _ = int.recv() => request_exit(&handle, "SIGINT"),
-            _ = quit.recv() => request_exit(&handle, "SIGQUIT"),
+            _ = term.recv() => request_exit(&handle, "SIGTERM").await,
+            _ = int.recv() => request_exit(&handle, "SIGINT").await,
+            _ = quit.recv() => request_exit(&handle, "SIGQUIT").await,
             _ = hup.recv() => {
-                match handle.state().await {
-                    Ok(shared::SupervisorState::Shutdown) | Err(_) => {
-                        warn!("ignored SIGHUP indicating restart request (shutdown in progress)");
-                        continue;
-                    }
-                    _ => {}
+                if handle.state() == shared::SupervisorState::Shutdown {
+                    warn!("ignored SIGHUP indicating restart request (shutdown in progress)");
+                    continue;
                 }
                 warn!("received SIGHUP indicating restart request");
-                if let Err(e) = reloader.reload() {
+                if let Err(e) = reloader.reload(&handle).await {
                     error!("{e}");
                 }
             }
@@ -188,8 +135,7 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
     Ok(code)
 }
 
-fn request_exit(handle: &Handle, signame: &str) {
+async fn request_exit(handle: &Handle, signame: &str) {
     warn!("received {signame} indicating exit request");
-    let h = handle.clone();
-    tokio::spawn(async move { h.shutdown().await });
+    let _ = handle.request_shutdown().await;
 }

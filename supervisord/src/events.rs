@@ -24,6 +24,8 @@ pub enum Event {
     },
     /// The daemon changed state (`SUPERVISOR_STATE_CHANGE_*`).
     SupervisorStateChanged { to: SupervisorState },
+    /// A client sent an event for listeners (`sendRemoteCommEvent`, `REMOTE_COMMUNICATION`).
+    RemoteCommunication { kind: String, data: String },
 }
 
 /// Events a subscriber may fall behind before it lags. Every slot is allocated up front (about

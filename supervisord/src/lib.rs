@@ -6,6 +6,9 @@
 //! - [`reaper`]: the single `waitpid(-1)` loop (correct as PID 1).
 //! - [`logging`]: the main log, child output capture, rotation.
 //! - [`events`]: what the actor publishes.
+//! - [`service`]: the one facade every protocol calls (domain types and faults).
+//! - [`server`]: the listeners and the protocol adapters over the service (gRPC, XML-RPC,
+//!   REST, the web GUI, /metrics).
 //! - [`daemon`]: startup and shutdown around the actor (pidfile, signals, reload).
 
 pub mod daemon;
@@ -14,6 +17,7 @@ pub mod logging;
 pub mod process;
 pub mod reaper;
 pub mod server;
+pub mod service;
 pub mod supervisor;
 
 pub use daemon::{RunOptions, run};

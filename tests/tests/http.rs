@@ -67,6 +67,50 @@ fn rest_endpoints() {
 }
 
 #[test]
+fn rest_names_groups_as_the_other_protocols_do() {
+    let port = tests::free_port();
+    let mut d = Daemon::start(&format!(
+        "[inet_http_server]\nport=127.0.0.1:{port}\n[group:web]\nprograms=a,b\n[program:a]\ncommand=sleep 600\nstartsecs=0\n[program:b]\ncommand=sleep 600\nstartsecs=0\n"
+    ));
+    d.wait_log("success: a entered RUNNING state");
+    d.wait_log("success: b entered RUNNING state");
+    let base = format!("http://127.0.0.1:{port}");
+    let running = |d: &Daemon| {
+        d.ctl(&["status", "web:*"])
+            .stdout
+            .matches("RUNNING")
+            .count()
+    };
+    // `*` is sent escaped, as a browser or a client library would.
+    let r = curl(&["-X", "POST", &format!("{base}/program/stop/web:%2A")]);
+    assert!(r.contains("\"success\": true"), "{r}");
+    assert_eq!(running(&d), 0);
+    let r = curl(&["-X", "POST", &format!("{base}/program/start/web:*")]);
+    assert!(r.contains("\"success\": true"), "{r}");
+    assert_eq!(running(&d), 2);
+    let before = d.ctl(&["pid", "web:a"]).stdout;
+    let r = curl(&["-X", "POST", &format!("{base}/program/restart/web:*")]);
+    assert!(r.contains("\"success\": true"), "{r}");
+    assert_eq!(running(&d), 2);
+    assert_ne!(d.ctl(&["pid", "web:a"]).stdout, before, "restarted");
+    let r = curl(&[
+        "-X",
+        "POST",
+        "-d",
+        "[\"web:*\", \"nosuch:*\"]",
+        &format!("{base}/program/stopPrograms"),
+    ]);
+    assert!(r.contains("{\"name\": \"web:*\", \"success\": true"), "{r}");
+    assert!(
+        r.contains("{\"name\": \"nosuch:*\", \"success\": false, \"error\": \"BAD_NAME: nosuch\"}"),
+        "{r}"
+    );
+    assert_eq!(running(&d), 0);
+    let r = curl(&["-X", "POST", &format!("{base}/program/start/nosuch:*")]);
+    assert!(r.starts_with("HTTP/1.1 404"), "{r}");
+}
+
+#[test]
 fn cross_site_posts_are_refused() {
     let (d, base) = daemon_on_tcp();
     let r = curl(&[

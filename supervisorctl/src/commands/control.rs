@@ -2,10 +2,12 @@
 //! actions differ only in their RPCs, the fault they ignore and their wording.
 
 use proto::v1;
+use shared::Fault;
+use shared::names::Selection;
 
 use super::{Ctl, Reported, help};
 use crate::client::{self, Api, CallError};
-use crate::output::{self, exit_for, namespec, signal_result, split_namespec, start_result};
+use crate::output::{self, Outcome, exit_for, namespec, outcome, signal_result, start_result};
 
 /// What is done to the processes named.
 enum Op {
@@ -16,19 +18,19 @@ enum Op {
 
 impl Op {
     /// The fault that still exits 0 (start: ALREADY_STARTED, stop: NOT_RUNNING).
-    fn ignored(&self) -> Option<i32> {
+    fn ignored(&self) -> Option<fn(&Fault) -> bool> {
         match self {
-            Op::Start => Some(60),
-            Op::Stop => Some(70),
+            Op::Start => Some(|f| matches!(f, Fault::AlreadyStarted(_))),
+            Op::Stop => Some(|f| matches!(f, Fault::NotRunning(_))),
             Op::Signal(_) => None,
         }
     }
 
-    fn line(&self, name: &str, code: i32, description: &str) -> String {
+    fn line(&self, name: &str, outcome: &Outcome) -> String {
         match self {
-            Op::Start => start_result(name, code, description),
-            Op::Stop => signal_result(name, code, description, "stopped"),
-            Op::Signal(_) => signal_result(name, code, description, "signalled"),
+            Op::Start => start_result(name, outcome),
+            Op::Stop => signal_result(name, outcome, "stopped"),
+            Op::Signal(_) => signal_result(name, outcome, "signalled"),
         }
     }
 
@@ -108,10 +110,17 @@ impl Op {
     }
 }
 
-fn show(ctl: &mut Ctl, op: &Op, name: &str, code: i32, description: &str) {
-    ctl.output(&op.line(name, code, description));
-    if let Some(c) = exit_for(code, op.ignored()) {
+fn show(ctl: &mut Ctl, op: &Op, name: &str, outcome: &Outcome) {
+    ctl.output(&op.line(name, outcome));
+    if let Some(c) = exit_for(outcome, op.ignored()) {
         ctl.exitstatus = c;
+    }
+}
+
+fn show_results(ctl: &mut Ctl, op: &Op, results: Vec<v1::ProcessResult>) {
+    for r in results {
+        let o = outcome(r.status, &r.description);
+        show(ctl, op, &namespec(&r.group, &r.name), &o);
     }
 }
 
@@ -123,50 +132,36 @@ async fn apply(ctl: &mut Ctl, api: &mut Api, op: &Op, names: &[String]) -> Resul
             .all(api)
             .await
             .map_err(|st| ctl.report(client::classify(st)))?;
-        for r in rs {
-            show(
-                ctl,
-                op,
-                &namespec(&r.group, &r.name),
-                r.status,
-                &r.description,
-            );
-        }
+        show_results(ctl, op, rs);
         return Ok(());
     }
     for name in names {
-        let (group, process) = split_namespec(name);
-        match process {
-            None => match op.group(api, &group).await {
-                Ok(rs) => {
-                    for r in rs {
-                        show(
-                            ctl,
-                            op,
-                            &namespec(&r.group, &r.name),
-                            r.status,
-                            &r.description,
-                        );
-                    }
-                }
+        match Selection::argument(name) {
+            Selection::Group(group) => match op.group(api, &group).await {
+                Ok(rs) => show_results(ctl, op, rs),
                 Err(st) => match client::classify(st) {
-                    CallError::Fault(f) if f.code() == 10 => {
+                    CallError::Fault(Fault::BadName(_)) => {
                         ctl.output(&format!("{group}: ERROR (no such group)"));
                         ctl.exitstatus = op.unknown_group_exit();
                     }
                     e => return Err(ctl.report(e)),
                 },
             },
-            Some(process) => {
+            Selection::Process {
+                group,
+                name: process,
+            } => {
                 let spec = namespec(&group, &process);
                 match op.one(api, name).await {
-                    Ok(()) => show(ctl, op, &spec, 80, "OK"),
+                    Ok(()) => show(ctl, op, &spec, &Ok(())),
                     Err(st) => match client::classify(st) {
-                        CallError::Fault(f) => show(ctl, op, &spec, f.code(), &f.to_string()),
+                        CallError::Fault(f) => show(ctl, op, &spec, &Err(f)),
                         e => return Err(ctl.report(e)),
                     },
                 }
             }
+            // `all` was handled above.
+            Selection::All => {}
         }
     }
     Ok(())

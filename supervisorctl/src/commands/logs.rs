@@ -8,7 +8,10 @@ use tokio_stream::StreamExt;
 
 use super::{Ctl, Reported, help};
 use crate::client::{self, Api, CallError};
-use crate::output::{self, clear_result, exit_for, namespec, split_namespec};
+use shared::Fault;
+use shared::names::Selection;
+
+use crate::output::{self, clear_result, exit_for, namespec, outcome};
 
 fn write_raw(data: &[u8]) {
     let mut out = std::io::stdout().lock();
@@ -44,10 +47,10 @@ async fn follow(ctl: &mut Ctl, api: &mut Api, name: &str, stderr: bool) -> Resul
 
 fn tail_error(ctl: &mut Ctl, name: &str, e: CallError) -> Reported {
     match e {
-        CallError::Fault(f) if [10, 20, 30].contains(&f.code()) => {
-            let why = match f.code() {
-                20 => "no log file",
-                30 => "unknown error reading log",
+        CallError::Fault(f @ (Fault::BadName(_) | Fault::NoFile(_) | Fault::Failed(_))) => {
+            let why = match f {
+                Fault::NoFile(_) => "no log file",
+                Fault::Failed(_) => "unknown error reading log",
                 _ => "no such process name",
             };
             ctl.output(&format!("{name}: ERROR ({why})"));
@@ -121,7 +124,7 @@ pub(crate) async fn tail(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported>
         }
         Err(st) => match client::classify(st) {
             // A configured log that was not written yet is just empty (as in Python).
-            CallError::Fault(f) if f.code() == 20 && f.to_string() != "NO_FILE: None" => {
+            CallError::Fault(Fault::NoFile(file)) if file != "None" => {
                 ctl.output("");
                 Ok(())
             }
@@ -166,8 +169,8 @@ pub(crate) async fn maintail(ctl: &mut Ctl, args: &[String]) -> Result<(), Repor
         Err(st) => {
             let e = client::classify(st);
             match e {
-                CallError::Fault(f) if f.code() == 20 || f.code() == 30 => {
-                    let why = if f.code() == 20 {
+                CallError::Fault(f @ (Fault::NoFile(_) | Fault::Failed(_))) => {
+                    let why = if matches!(f, Fault::NoFile(_)) {
                         "no log file"
                     } else {
                         "unknown error reading log"
@@ -194,12 +197,9 @@ pub(crate) async fn clear(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported
         {
             Ok(r) => {
                 for r in r.into_inner().results {
-                    ctl.output(&clear_result(
-                        &namespec(&r.group, &r.name),
-                        r.status,
-                        &r.description,
-                    ));
-                    if let Some(c) = exit_for(r.status, None) {
+                    let o = outcome(r.status, &r.description);
+                    ctl.output(&clear_result(&namespec(&r.group, &r.name), &o));
+                    if let Some(c) = exit_for(&o, None) {
                         ctl.exitstatus = c;
                     }
                 }
@@ -209,8 +209,11 @@ pub(crate) async fn clear(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported
         return Ok(());
     }
     for name in args {
-        let (group, process) = split_namespec(name);
-        let spec = namespec(&group, process.as_deref().unwrap_or(""));
+        let spec = match Selection::namespec(name) {
+            Selection::Process { group, name } => namespec(&group, &name),
+            Selection::Group(group) => namespec(&group, ""),
+            Selection::All => name.clone(),
+        };
         match api
             .clear_process_logs(v1::ClearProcessLogsRequest { name: name.clone() })
             .await
@@ -218,8 +221,9 @@ pub(crate) async fn clear(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported
             Ok(_) => ctl.output(&format!("{spec}: cleared")),
             Err(st) => match client::classify(st) {
                 CallError::Fault(f) => {
-                    ctl.output(&clear_result(&spec, f.code(), &f.to_string()));
-                    if let Some(c) = exit_for(f.code(), None) {
+                    let o = Err(f);
+                    ctl.output(&clear_result(&spec, &o));
+                    if let Some(c) = exit_for(&o, None) {
                         ctl.exitstatus = c;
                     }
                 }
@@ -259,7 +263,7 @@ pub(crate) async fn fg(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported> {
             return Ok(());
         }
         Err(st) => match client::classify(st) {
-            CallError::Fault(f) if f.code() == 10 => {
+            CallError::Fault(Fault::BadName(_)) => {
                 ctl.output("ERROR: bad process name supplied");
                 ctl.exitstatus = output::GENERIC;
                 return Ok(());
@@ -308,7 +312,9 @@ pub(crate) async fn fg(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported> {
                     .await;
                 if let Err(st) = sent {
                     match client::classify(st) {
-                        CallError::Fault(f) if f.code() == 70 => ctl.output("Process got killed"),
+                        CallError::Fault(Fault::NotRunning(_)) => {
+                            ctl.output("Process got killed");
+                        }
                         CallError::Fault(f) => ctl.output(&format!("ERROR: {f}")),
                         e => return Err(ctl.report(e)),
                     }

@@ -41,7 +41,7 @@ pub(crate) async fn run(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported> 
                     }
                 }
                 Err(st) => match client::classify(st) {
-                    CallError::Fault(f) if f.code() == 10 => {
+                    CallError::Fault(shared::Fault::BadName(_)) => {
                         if !ctl.json {
                             ctl.output(&format!("No such process {name}"));
                         }

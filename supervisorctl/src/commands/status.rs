@@ -5,7 +5,9 @@ use shared::json;
 
 use super::{Ctl, Reported};
 use crate::client;
-use crate::output::{self, namespec, split_namespec};
+use shared::names::Selection;
+
+use crate::output::{self, namespec};
 
 pub(crate) async fn run(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported> {
     let mut api = match ctl.upcheck().await {
@@ -30,16 +32,15 @@ pub(crate) async fn run(ctl: &mut Ctl, args: &[String]) -> Result<(), Reported> 
         matching = all.iter().collect();
     } else {
         for name in args {
-            let (group, process) = split_namespec(name);
+            let sel = Selection::namespec(name);
             let before = matching.len();
-            matching.extend(
-                all.iter()
-                    .filter(|i| i.group == group && process.as_ref().is_none_or(|p| &i.name == p)),
-            );
+            matching.extend(all.iter().filter(|i| sel.matches(&i.group, &i.name)));
             if matching.len() == before {
-                match process {
-                    None => ctl.output(&format!("{group}: ERROR (no such group)")),
-                    Some(_) => ctl.output(&format!("{name}: ERROR (no such process)")),
+                match sel {
+                    Selection::Group(group) => {
+                        ctl.output(&format!("{group}: ERROR (no such group)"));
+                    }
+                    _ => ctl.output(&format!("{name}: ERROR (no such process)")),
                 }
                 ctl.exitstatus = output::STATUS_UNKNOWN;
             }

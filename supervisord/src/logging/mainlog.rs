@@ -24,7 +24,7 @@ macro_rules! crit {
 }
 
 struct State {
-    followers: crate::logging::sink::Followers,
+    followers: super::FollowHub,
     file: Option<RotatingFile>,
     syslog: Option<SyslogTarget>,
     path: Option<PathBuf>,
@@ -51,7 +51,7 @@ impl MainLog {
     pub fn new() -> MainLog {
         MainLog {
             state: Arc::new(Mutex::new(State {
-                followers: tokio::sync::broadcast::channel(256).0,
+                followers: super::FollowHub::default(),
                 file: None,
                 syslog: None,
                 path: None,
@@ -109,8 +109,8 @@ impl MainLog {
     }
 
     /// New main log lines from now on.
-    pub fn follow(&self) -> tokio::sync::broadcast::Receiver<Arc<[u8]>> {
-        self.lock().followers.subscribe()
+    pub fn follow(&self) -> super::FollowRx {
+        self.lock().followers.follow()
     }
 
     /// Empties the main log (`clearLog`).
@@ -148,9 +148,7 @@ impl MainLog {
             level.tag(),
             message
         );
-        if st.followers.receiver_count() > 0 {
-            let _ = st.followers.send(Arc::from(line.as_bytes()));
-        }
+        st.followers.publish(line.as_bytes());
         if st.echo {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());

@@ -12,6 +12,84 @@ use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+/// A process's output stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Stdout,
+    Stderr,
+}
+
+impl Channel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Stdout => "stdout",
+            Channel::Stderr => "stderr",
+        }
+    }
+}
+
+/// A piece of a log as its followers get it: the bytes, and where they start in everything
+/// written to that log since the daemon started (so a follower that falls behind can tell how
+/// many bytes it missed).
+#[derive(Debug, Clone)]
+pub struct Piece {
+    pub offset: u64,
+    pub data: Arc<[u8]>,
+}
+
+/// The sending side of a log's followers.
+pub type Followers = broadcast::Sender<Piece>;
+
+/// A follower of a log: the pieces written from now on, and the offset the next one starts at.
+#[derive(Debug)]
+pub struct FollowRx {
+    pub rx: broadcast::Receiver<Piece>,
+    pub offset: u64,
+}
+
+/// Pieces a follower may fall behind before it misses some.
+const FOLLOW_CAPACITY: usize = 256;
+
+/// A log's followers and how much the log has had written: created on the first follow, since a
+/// channel costs kilobytes and most logs are never followed.
+#[derive(Default)]
+pub struct FollowHub {
+    followers: Option<Followers>,
+    written: u64,
+}
+
+impl FollowHub {
+    /// A new follower.
+    pub fn follow(&mut self) -> FollowRx {
+        let rx = self
+            .followers
+            .get_or_insert_with(|| broadcast::channel(FOLLOW_CAPACITY).0)
+            .subscribe();
+        FollowRx {
+            rx,
+            offset: self.written,
+        }
+    }
+
+    /// Hands `data` to the followers there are, and counts it.
+    pub fn publish(&mut self, data: &[u8]) {
+        let offset = self.written;
+        self.written += data.len() as u64;
+        if let Some(f) = &self.followers
+            && !data.is_empty()
+            && f.receiver_count() > 0
+        {
+            let _ = f.send(Piece {
+                offset,
+                data: Arc::from(data),
+            });
+        }
+    }
+}
 
 /// Creates an AUTO log file like Python's `tempfile.mkstemp`:
 /// `<process>-<channel>---<identifier>-<8 random chars>.log`, mode 0600.

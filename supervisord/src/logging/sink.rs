@@ -23,13 +23,10 @@ enum Target {
     },
 }
 
-/// Output chunks for live followers (`tail -f`, `fg`).
-pub type Followers = tokio::sync::broadcast::Sender<std::sync::Arc<[u8]>>;
-
 pub struct LogSink {
     process: String,
-    /// Created on the first `follow`: a channel costs kilobytes, and most logs are never followed.
-    followers: Option<Followers>,
+    /// Live followers (`tail -f`, `fg`).
+    followers: super::FollowHub,
     channel: &'static str,
     maxbytes: u64,
     backups: u64,
@@ -81,7 +78,7 @@ impl LogSink {
         let failing = vec![false; targets.len()];
         LogSink {
             process: process.to_owned(),
-            followers: None,
+            followers: super::FollowHub::default(),
             channel,
             maxbytes: cfg.maxbytes,
             backups: cfg.backups,
@@ -98,10 +95,8 @@ impl LogSink {
     }
 
     /// New output from now on, as it arrives.
-    pub fn follow(&mut self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<[u8]>> {
-        self.followers
-            .get_or_insert_with(|| tokio::sync::broadcast::channel(256).0)
-            .subscribe()
+    pub fn follow(&mut self) -> super::FollowRx {
+        self.followers.follow()
     }
 
     /// The first file target (what `tail` reads).
@@ -127,12 +122,7 @@ impl LogSink {
         } else {
             data
         };
-        if let Some(f) = &self.followers
-            && !data.is_empty()
-            && f.receiver_count() > 0
-        {
-            let _ = f.send(std::sync::Arc::from(data));
-        }
+        self.followers.publish(data);
         let mut reports = Vec::new();
         for (i, t) in self.targets.iter_mut().enumerate() {
             let result: Result<(), String> = match t {

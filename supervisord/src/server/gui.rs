@@ -9,32 +9,29 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use proto::v1;
-use proto::v1::supervisor_server::Supervisor as _;
+use futures_util::StreamExt;
 use rust_embed::RustEmbed;
 use shared::json;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::Request;
+use tokio::sync::broadcast::error::RecvError;
 
-use super::grpc::{Api, to_proto};
-use super::logfile;
-use super::rest::info_json;
+use super::json_view::process_json;
 use crate::events::Event;
+use crate::logging::Channel;
+use crate::service::{Chunk, LogSource, Service};
 
 #[derive(RustEmbed)]
 #[folder = "../web/"]
 #[exclude = "*.md"]
 struct Assets;
 
-pub(crate) fn routes(api: Api) -> axum::Router {
+pub(crate) fn routes(svc: Service) -> axum::Router {
     axum::Router::new()
         .route("/", get(index))
         .route("/index.html", get(index))
         .route("/static/{file}", get(asset))
         .route("/events", get(events))
         .route("/logstream/{name}/{channel}", get(logstream))
-        .with_state(api)
+        .with_state(svc)
 }
 
 fn serve(path: &str) -> Response {
@@ -74,73 +71,57 @@ async fn asset(Path(file): Path<String>) -> Response {
     serve(&file)
 }
 
-async fn snapshot(api: &Api) -> Option<String> {
-    let all = api
-        .get_all_process_info(Request::new(v1::GetAllProcessInfoRequest {}))
-        .await
-        .ok()?
-        .into_inner()
-        .processes;
+async fn snapshot(svc: &Service) -> Option<String> {
+    let all = svc.processes().await.ok()?;
     Some(json::object(&[
-        ("identification", json::string(&api.reloader.identifier())),
+        ("identification", json::string(&svc.identification())),
         ("now", crate::supervisor::wall_now().to_string()),
-        ("processes", json::array(all.iter().map(info_json))),
+        ("processes", json::array(all.iter().map(process_json))),
     ]))
 }
 
-type SseStream = ReceiverStream<Result<SseEvent, Infallible>>;
+fn sse(event: &'static str, data: String) -> Result<SseEvent, Infallible> {
+    Ok(SseEvent::default().event(event).data(data))
+}
+
+/// What the page is sent when the daemon publishes `ev` (nothing for events it does not show).
+async fn page_update(svc: &Service, ev: Result<Event, RecvError>) -> Option<Option<SseEvent>> {
+    Some(match ev {
+        Ok(Event::ProcessStateChanged { name, group, .. }) => {
+            match svc.process(&format!("{group}:{name}")).await {
+                Ok(p) => Some(SseEvent::default().event("process").data(process_json(&p))),
+                Err(_) => None,
+            }
+        }
+        // After a reload the whole table is new; after a lag the page missed changes.
+        Ok(Event::SupervisorStateChanged { .. }) | Err(RecvError::Lagged(_)) => Some(
+            SseEvent::default()
+                .event("snapshot")
+                .data(snapshot(svc).await?),
+        ),
+        Ok(Event::RemoteCommunication { .. }) => None,
+        Err(RecvError::Closed) => return None,
+    })
+}
 
 /// A snapshot of every process, then one event per state change (with the process's info).
-async fn events(State(api): State<Api>) -> Response {
-    let (tx, rx) = mpsc::channel(256);
-    let mut sub = api.handle.subscribe();
-    tokio::spawn(async move {
-        let send_snapshot = |snap: Option<String>| {
-            let tx = tx.clone();
-            async move {
-                match snap {
-                    Some(s) => tx
-                        .send(Ok(SseEvent::default().event("snapshot").data(s)))
-                        .await
-                        .is_ok(),
-                    None => false,
-                }
-            }
-        };
-        if !send_snapshot(snapshot(&api).await).await {
-            return;
-        }
+async fn events(State(svc): State<Service>) -> Response {
+    let sub = svc.subscribe();
+    let Some(first) = snapshot(&svc).await else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    };
+    let updates = futures_util::stream::unfold((svc, sub), |(svc, mut sub)| async move {
         loop {
-            match sub.recv().await {
-                Ok(Event::ProcessStateChanged { name, group, .. }) => {
-                    let Ok(info) = api.handle.info(&format!("{group}:{name}")).await else {
-                        continue;
-                    };
-                    let data = info_json(&to_proto(info));
-                    if tx
-                        .send(Ok(SseEvent::default().event("process").data(data)))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-                Ok(Event::SupervisorStateChanged { .. }) => {
-                    // After a reload the whole table is new.
-                    if !send_snapshot(snapshot(&api).await).await {
-                        return;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    if !send_snapshot(snapshot(&api).await).await {
-                        return;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            let ev = sub.recv().await;
+            match page_update(&svc, ev).await {
+                None => return None,
+                Some(None) => continue,
+                Some(Some(e)) => return Some((Ok::<_, Infallible>(e), (svc, sub))),
             }
         }
     });
-    Sse::new(SseStream::new(rx))
+    let stream = futures_util::stream::once(async move { sse("snapshot", first) }).chain(updates);
+    Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(30)))
         .into_response()
 }
@@ -148,39 +129,28 @@ async fn events(State(api): State<Api>) -> Response {
 /// The last 8 KiB of a process's log, then its output as it is written; each message is a JSON
 /// string so any byte sequence arrives intact.
 async fn logstream(
-    State(api): State<Api>,
+    State(svc): State<Service>,
     Path((name, channel)): Path<(String, String)>,
 ) -> Response {
-    let stderr = match channel.as_str() {
-        "stdout" => false,
-        "stderr" => true,
+    let channel = match channel.as_str() {
+        "stdout" => Channel::Stdout,
+        "stderr" => Channel::Stderr,
         _ => return (StatusCode::NOT_FOUND, "not found\n").into_response(),
     };
-    let Ok((path, mut follow)) = api.handle.follow(&name, stderr).await else {
+    let Ok(follow) = svc
+        .follow(&LogSource::Process { name, channel }, 8192)
+        .await
+    else {
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     };
-    let (tx, rx) = mpsc::channel::<Result<SseEvent, Infallible>>(256);
-    tokio::spawn(async move {
-        let data = |b: &[u8]| SseEvent::default().data(json::string(&String::from_utf8_lossy(b)));
-        if let Some(p) = path {
-            let first = logfile::last_bytes(&p, 8192);
-            if !first.is_empty() && tx.send(Ok(data(&first))).await.is_err() {
-                return;
-            }
-        }
-        loop {
-            match follow.recv().await {
-                Ok(chunk) => {
-                    if tx.send(Ok(data(&chunk))).await.is_err() {
-                        return;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            }
-        }
+    let stream = follow.chunks.map(|c| {
+        let text = match c {
+            Chunk::Data(d) => String::from_utf8_lossy(&d).into_owned(),
+            Chunk::Skipped(n) => Chunk::skipped_marker(n),
+        };
+        Ok::<_, Infallible>(SseEvent::default().data(json::string(&text)))
     });
-    Sse::new(ReceiverStream::new(rx))
+    Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(30)))
         .into_response()
 }

@@ -8,8 +8,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use shared::ProcessState;
+use shared::names::Selection;
 
-use super::grpc::Api;
+use crate::service::Service;
+use crate::supervisor::ProcessInfo;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -38,7 +40,7 @@ fn proc_usage(pid: i32) -> Option<(f64, f64)> {
     Some((resident * page, (utime + stime) / ticks))
 }
 
-pub(crate) async fn render(State(api): State<Api>) -> Response {
+pub(crate) async fn render(State(svc): State<Service>) -> Response {
     let Some(h) = handle() else {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -46,11 +48,25 @@ pub(crate) async fn render(State(api): State<Api>) -> Response {
         )
             .into_response();
     };
-    let Ok(all) = api.handle.status().await else {
+    let Ok(all) = svc.select(&Selection::All).await else {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     };
+    // Two /proc reads per process: on the blocking pool, not on an async worker.
+    let Ok(rendered) = tokio::task::spawn_blocking(move || record(&all, h)).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "metrics failed\n").into_response();
+    };
+    let mut r = rendered.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
+/// Sets every gauge from `all` and /proc, and renders the text format.
+fn record(all: &[ProcessInfo], h: &PrometheusHandle) -> String {
     let now = crate::supervisor::wall_now();
-    for p in &all {
+    for p in all {
         let labels = [("name", p.name.clone()), ("group", p.group.clone())];
         let running = matches!(p.state, ProcessState::Running);
         metrics::gauge!("node_supervisord_up", &labels).set(if running { 1.0 } else { 0.0 });
@@ -73,10 +89,5 @@ pub(crate) async fn render(State(api): State<Api>) -> Response {
         metrics::gauge!("supervisord_daemon_cpu_seconds_total").set(cpu);
     }
     metrics::gauge!("supervisord_processes").set(all.len() as f64);
-    let mut r = h.render().into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    r
+    h.render()
 }

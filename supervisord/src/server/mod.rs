@@ -3,10 +3,9 @@
 
 pub mod auth;
 mod csrf;
-pub(crate) mod describe;
 pub mod grpc;
 mod gui;
-pub(crate) mod logfile;
+mod json_view;
 mod metrics;
 mod rest;
 pub mod xmlrpc;
@@ -23,7 +22,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use auth::Credentials;
-use grpc::Api;
+use grpc::GrpcService;
+
+use crate::service::Service;
 
 /// Bound sockets, ready to serve.
 pub struct Listeners {
@@ -145,7 +146,7 @@ async fn fallback(req: Request<Body>) -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
 
-fn router(api: &Api, creds: Option<Arc<Credentials>>) -> Result<axum::Router, String> {
+async fn router(svc: &Service, creds: Option<Arc<Credentials>>) -> Result<axum::Router, String> {
     // Both reflection versions: grpcurl asks for v1, older tools (grpcio's) for v1alpha.
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -156,25 +157,23 @@ fn router(api: &Api, creds: Option<Arc<Credentials>>) -> Result<axum::Router, St
         .build_v1alpha()
         .map_err(|e| format!("reflection: {e}"))?;
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    tokio::spawn(async move {
-        health_reporter
-            .set_serving::<proto::v1::supervisor_server::SupervisorServer<Api>>()
-            .await;
-    });
+    health_reporter
+        .set_serving::<proto::v1::supervisor_server::SupervisorServer<GrpcService>>()
+        .await;
     let routes = tonic::service::Routes::new(proto::v1::supervisor_server::SupervisorServer::new(
-        api.clone(),
+        GrpcService(svc.clone()),
     ))
     .add_service(reflection)
     .add_service(reflection_alpha)
     .add_service(health);
     let mut r = routes
         .into_axum_router()
-        .merge(xmlrpc::routes(api.clone()))
-        .merge(rest::routes(api.clone()))
-        .merge(gui::routes(api.clone()))
+        .merge(xmlrpc::routes(svc.clone()))
+        .merge(rest::routes(svc.clone()))
+        .merge(gui::routes(svc.clone()))
         .route(
             "/metrics",
-            axum::routing::get(metrics::render).with_state(api.clone()),
+            axum::routing::get(metrics::render).with_state(svc.clone()),
         )
         .fallback(fallback)
         .layer(axum::middleware::from_fn(csrf::protect))
@@ -187,14 +186,14 @@ fn router(api: &Api, creds: Option<Arc<Credentials>>) -> Result<axum::Router, St
 }
 
 /// Serves every listener until `shutdown` is cancelled.
-pub fn serve(
+pub async fn serve(
     listeners: Listeners,
-    api: Api,
+    svc: Service,
     shutdown: CancellationToken,
     tasks: &TaskTracker,
 ) -> Result<(), String> {
     if let Some((l, _, c)) = listeners.unix {
-        let app = router(&api, c)?;
+        let app = router(&svc, c).await?;
         let token = shutdown.clone();
         tasks.spawn(async move {
             let _ = axum::serve(l, app)
@@ -203,7 +202,7 @@ pub fn serve(
         });
     }
     for (l, c) in listeners.tcp {
-        let app = router(&api, c)?;
+        let app = router(&svc, c).await?;
         let token = shutdown.clone();
         tasks.spawn(async move {
             let _ = axum::serve(l, app)

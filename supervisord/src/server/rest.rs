@@ -1,21 +1,22 @@
 //! The Go supervisord's REST endpoints, with JSON bodies:
 //! `GET /program/list`, `GET /program/info/{name}`, `POST /program/{start|stop|restart}/{name}`,
 //! `GET /program/log/{name}/{stdout|stderr}`, `POST /program/startPrograms|stopPrograms`
-//! (a JSON list of names), `POST /supervisor/shutdown`, `POST /supervisor/reload`.
+//! (a JSON list of names), `POST /supervisor/shutdown`, `POST /supervisor/reload`. Wherever a
+//! program is named, `group:*` names every process of a group, as in the other protocols.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use proto::v1;
-use proto::v1::supervisor_server::Supervisor as _;
-use shared::json;
-use tonic::Request;
+use shared::names::Selection;
+use shared::{Fault, json};
 
-use super::grpc::Api;
+use super::json_view::process_json;
+use crate::logging::Channel;
+use crate::service::{LogSource, Service};
 
-pub(crate) fn routes(api: Api) -> axum::Router {
+pub(crate) fn routes(svc: Service) -> axum::Router {
     axum::Router::new()
         .route("/program/list", get(list))
         .route("/program/info/{name}", get(info))
@@ -27,7 +28,7 @@ pub(crate) fn routes(api: Api) -> axum::Router {
         .route("/program/stopPrograms", post(stop_many))
         .route("/supervisor/shutdown", post(shutdown))
         .route("/supervisor/reload", post(reload))
-        .with_state(api)
+        .with_state(svc)
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -39,127 +40,101 @@ fn json_response(status: StatusCode, body: String) -> Response {
     r
 }
 
-fn error(st: tonic::Status) -> Response {
-    let code = match proto::fault_from_status(&st).map(|f| f.code()) {
-        Some(10) => StatusCode::NOT_FOUND,
-        Some(6) => StatusCode::SERVICE_UNAVAILABLE,
-        Some(60 | 70 | 91) => StatusCode::CONFLICT,
-        Some(_) => StatusCode::BAD_REQUEST,
-        None => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    json_response(code, json::object(&[("error", json::string(st.message()))]))
-}
+/// A fault as REST answers it: an HTTP status for its kind, and `{"error": "<fault string>"}`.
+struct FaultReply(Fault);
 
-/// A process as the Go supervisord's REST API shows it (its field names).
-pub(crate) fn info_json(p: &v1::ProcessInfo) -> String {
-    json::object(&[
-        ("name", json::string(&p.name)),
-        ("group", json::string(&p.group)),
-        ("description", json::string(&p.description)),
-        ("start", p.start.to_string()),
-        ("stop", p.stop.to_string()),
-        ("now", p.now.to_string()),
-        ("state", p.state.to_string()),
-        ("statename", json::string(&p.statename)),
-        ("spawnerr", json::string(&p.spawnerr)),
-        ("exitstatus", p.exitstatus.to_string()),
-        ("logfile", json::string(&p.stdout_logfile)),
-        ("stdout_logfile", json::string(&p.stdout_logfile)),
-        ("stderr_logfile", json::string(&p.stderr_logfile)),
-        ("pid", p.pid.to_string()),
-    ])
-}
-
-async fn list(State(api): State<Api>) -> Response {
-    match api
-        .get_all_process_info(Request::new(v1::GetAllProcessInfoRequest {}))
-        .await
-    {
-        Ok(r) => json_response(
-            StatusCode::OK,
-            json::array(r.into_inner().processes.iter().map(info_json)),
-        ),
-        Err(st) => error(st),
+impl IntoResponse for FaultReply {
+    fn into_response(self) -> Response {
+        let code = match &self.0 {
+            Fault::BadName(_) => StatusCode::NOT_FOUND,
+            Fault::ShutdownState => StatusCode::SERVICE_UNAVAILABLE,
+            Fault::AlreadyStarted(_) | Fault::NotRunning(_) | Fault::StillRunning(_) => {
+                StatusCode::CONFLICT
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        json_response(
+            code,
+            json::object(&[("error", json::string(&self.0.to_string()))]),
+        )
     }
 }
 
-async fn info(State(api): State<Api>, Path(name): Path<String>) -> Response {
-    match api
-        .get_process_info(Request::new(v1::GetProcessInfoRequest { name }))
-        .await
-    {
-        Ok(r) => json_response(StatusCode::OK, info_json(r.get_ref())),
-        Err(st) => error(st),
-    }
+type Reply = Result<Response, FaultReply>;
+
+async fn list(State(svc): State<Service>) -> Reply {
+    let all = svc.processes().await.map_err(FaultReply)?;
+    Ok(json_response(
+        StatusCode::OK,
+        json::array(all.iter().map(process_json)),
+    ))
+}
+
+async fn info(State(svc): State<Service>, Path(name): Path<String>) -> Reply {
+    let p = svc.process(&name).await.map_err(FaultReply)?;
+    Ok(json_response(StatusCode::OK, process_json(&p)))
 }
 
 fn success() -> Response {
     json_response(StatusCode::OK, json::object(&[("success", "true".into())]))
 }
 
-async fn start(State(api): State<Api>, Path(name): Path<String>) -> Response {
-    match api
-        .start_process(Request::new(v1::StartProcessRequest { name, wait: true }))
-        .await
-    {
-        Ok(_) => success(),
-        Err(st) => error(st),
+#[derive(Clone, Copy)]
+enum Op {
+    Start,
+    Stop,
+    Restart,
+}
+
+/// `op` on one process, or on every process of a group (`group:*`), waiting for the effect.
+async fn apply(svc: &Service, name: &str, op: Op) -> Result<(), Fault> {
+    match (Selection::namespec(name), op) {
+        (sel @ Selection::Group(_), Op::Start) => first_failure(svc.start_many(&sel, true).await?),
+        (sel @ Selection::Group(_), Op::Stop) => first_failure(svc.stop_many(&sel, true).await?),
+        (sel @ Selection::Group(_), Op::Restart) => {
+            first_failure(svc.stop_many(&sel, true).await?)?;
+            first_failure(svc.start_many(&sel, true).await?)
+        }
+        (_, Op::Start) => svc.start(name, true).await.map(drop),
+        (_, Op::Stop) => svc.stop(name, true).await.map(drop),
+        (_, Op::Restart) => svc.restart(name).await.map(drop),
     }
 }
 
-async fn stop(State(api): State<Api>, Path(name): Path<String>) -> Response {
-    match api
-        .stop_process(Request::new(v1::StopProcessRequest { name, wait: true }))
-        .await
-    {
-        Ok(_) => success(),
-        Err(st) => error(st),
-    }
+async fn start(State(svc): State<Service>, Path(name): Path<String>) -> Reply {
+    apply(&svc, &name, Op::Start).await.map_err(FaultReply)?;
+    Ok(success())
 }
 
-async fn restart(State(api): State<Api>, Path(name): Path<String>) -> Response {
-    let stop = api
-        .stop_process(Request::new(v1::StopProcessRequest {
-            name: name.clone(),
-            wait: true,
-        }))
-        .await;
-    if let Err(st) = stop
-        && proto::fault_from_status(&st).map(|f| f.code()) != Some(70)
-    {
-        return error(st);
-    }
-    start(State(api), Path(name)).await
+async fn stop(State(svc): State<Service>, Path(name): Path<String>) -> Reply {
+    apply(&svc, &name, Op::Stop).await.map_err(FaultReply)?;
+    Ok(success())
 }
 
-async fn log(State(api): State<Api>, Path((name, channel)): Path<(String, String)>) -> Response {
+async fn restart(State(svc): State<Service>, Path(name): Path<String>) -> Reply {
+    apply(&svc, &name, Op::Restart).await.map_err(FaultReply)?;
+    Ok(success())
+}
+
+async fn log(State(svc): State<Service>, Path((name, channel)): Path<(String, String)>) -> Reply {
     let channel = match channel.as_str() {
-        "stdout" => 0,
-        "stderr" => 1,
+        "stdout" => Channel::Stdout,
+        "stderr" => Channel::Stderr,
         _ => {
-            return json_response(
+            return Ok(json_response(
                 StatusCode::NOT_FOUND,
                 json::object(&[("error", json::string("channel is stdout or stderr"))]),
-            );
+            ));
         }
     };
-    let req = v1::ReadProcessLogRequest {
-        name,
-        channel,
-        offset: -65536,
-        length: 0,
-    };
-    match api.read_process_log(Request::new(req)).await {
-        Ok(r) => {
-            let mut resp = r.into_inner().data.into_response();
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain;charset=utf-8"),
-            );
-            resp
-        }
-        Err(st) => error(st),
-    }
+    let source = LogSource::Process { name, channel };
+    let data = svc.read_log(&source, -65536, 0).await.map_err(FaultReply)?;
+    let mut resp = data.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain;charset=utf-8"),
+    );
+    Ok(resp)
 }
 
 /// Names from a JSON array of strings (`["a", "g:b"]`).
@@ -181,7 +156,9 @@ fn names(body: &[u8]) -> Option<Vec<String>> {
     Some(out)
 }
 
-async fn many(api: Api, body: Bytes, starting: bool) -> Response {
+/// Starts or stops each named process (a name may be `group:*`), all at once; one result per
+/// name, in the order given.
+async fn many(svc: Service, body: Bytes, starting: bool) -> Response {
     let Some(list) = names(&body) else {
         return json_response(
             StatusCode::BAD_REQUEST,
@@ -191,55 +168,58 @@ async fn many(api: Api, body: Bytes, starting: bool) -> Response {
             )]),
         );
     };
-    let mut results = Vec::new();
-    for name in list {
-        let r = if starting {
-            api.start_process(Request::new(v1::StartProcessRequest {
-                name: name.clone(),
-                wait: true,
-            }))
-            .await
-            .map(drop)
-        } else {
-            api.stop_process(Request::new(v1::StopProcessRequest {
-                name: name.clone(),
-                wait: true,
-            }))
-            .await
-            .map(drop)
-        };
-        results.push(json::object(&[
+    let mut set = tokio::task::JoinSet::new();
+    for (i, name) in list.into_iter().enumerate() {
+        let svc = svc.clone();
+        let op = if starting { Op::Start } else { Op::Stop };
+        set.spawn(async move {
+            let r = apply(&svc, &name, op).await;
+            (i, name, r)
+        });
+    }
+    let mut done = Vec::new();
+    while let Some(r) = set.join_next().await {
+        if let Ok(r) = r {
+            done.push(r);
+        }
+    }
+    done.sort_by_key(|(i, _, _)| *i);
+    let results = done.into_iter().map(|(_, name, r)| {
+        json::object(&[
             ("name", json::string(&name)),
             ("success", r.is_ok().to_string()),
             (
                 "error",
-                json::string(&r.err().map(|e| e.message().to_owned()).unwrap_or_default()),
+                json::string(&r.err().map(|e| e.to_string()).unwrap_or_default()),
             ),
-        ]));
-    }
+        ])
+    });
     json_response(StatusCode::OK, json::array(results))
 }
 
-async fn start_many(State(api): State<Api>, body: Bytes) -> Response {
-    many(api, body, true).await
+/// A group's results as one: the first process that failed, if any.
+fn first_failure(rs: Vec<crate::service::ProcessResult>) -> Result<(), Fault> {
+    rs.into_iter()
+        .find_map(|r| r.outcome.err())
+        .map_or(Ok(()), Err)
 }
 
-async fn stop_many(State(api): State<Api>, body: Bytes) -> Response {
-    many(api, body, false).await
+async fn start_many(State(svc): State<Service>, body: Bytes) -> Response {
+    many(svc, body, true).await
 }
 
-async fn shutdown(State(api): State<Api>) -> Response {
-    match api.shutdown(Request::new(v1::ShutdownRequest {})).await {
-        Ok(_) => success(),
-        Err(st) => error(st),
-    }
+async fn stop_many(State(svc): State<Service>, body: Bytes) -> Response {
+    many(svc, body, false).await
 }
 
-async fn reload(State(api): State<Api>) -> Response {
-    match api.restart(Request::new(v1::RestartRequest {})).await {
-        Ok(_) => success(),
-        Err(st) => error(st),
-    }
+async fn shutdown(State(svc): State<Service>) -> Reply {
+    svc.shutdown().await.map_err(FaultReply)?;
+    Ok(success())
+}
+
+async fn reload(State(svc): State<Service>) -> Reply {
+    svc.reload().await.map_err(FaultReply)?;
+    Ok(success())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use shared::config::{Config, ProcessConfig};
 use shared::signals::Signal;
 use shared::values::AutoRestart;
 use shared::{Fault, ProcessState, SupervisorState};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::time::DelayQueue;
 use tracing::{debug, error, info, warn};
 
@@ -31,7 +31,7 @@ mod groups;
 mod requests;
 mod starting;
 mod stopping;
-use super::handle::{Command, Handle, ProcessInfo, Reply};
+use super::handle::{Command, DaemonStatus, Handle, ProcessInfo, Reply};
 use super::table::{Process, wall_now};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +79,8 @@ pub struct Supervisor {
     exits: mpsc::UnboundedReceiver<Exit>,
     timers: DelayQueue<Timer>,
     events: broadcast::Sender<Event>,
+    /// The daemon's state and identifier for readers that must not wait for the actor.
+    status: watch::Sender<DaemonStatus>,
     mood: Mood,
     /// Groups still to stop (start order; stopped from the end), during shutdown or reload.
     stop_groups: Vec<Vec<usize>>,
@@ -101,9 +103,14 @@ impl Supervisor {
     ) -> (Supervisor, Handle) {
         let (tx, commands) = mpsc::channel(256);
         let events = crate::events::channel();
+        let (status, status_rx) = watch::channel(DaemonStatus {
+            state: SupervisorState::Running,
+            identifier: Arc::from(config.supervisord.identifier.as_str()),
+        });
         let handle = Handle {
             commands: tx,
             events: events.clone(),
+            status: status_rx,
         };
         let mut s = Supervisor {
             config: config.clone(),
@@ -118,6 +125,7 @@ impl Supervisor {
             exits,
             timers: DelayQueue::new(),
             events,
+            status,
             mood: Mood::Running,
             stop_groups: Vec::new(),
             shutdown_waiters: Vec::new(),
@@ -142,6 +150,9 @@ impl Supervisor {
         }
         self.procs.clear();
         self.config = config.clone();
+        self.status.send_modify(|s| {
+            s.identifier = Arc::from(config.supervisord.identifier.as_str());
+        });
         self.pending = None;
         self.groups = config.groups.clone();
         self.procs = Vec::with_capacity(config.groups.iter().map(|g| g.processes.len()).sum());
@@ -257,6 +268,7 @@ impl Supervisor {
     }
 
     fn publish_supervisor(&self, to: SupervisorState) {
+        self.status.send_modify(|s| s.state = to);
         let _ = self.events.send(Event::SupervisorStateChanged { to });
     }
 

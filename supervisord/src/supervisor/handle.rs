@@ -4,12 +4,10 @@ use std::sync::Arc;
 
 use shared::config::{Config, ProcessConfig};
 use shared::{Fault, ProcessState, SupervisorState};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::events::Event;
-
-/// New output of a followed log.
-pub type FollowRx = tokio::sync::broadcast::Receiver<std::sync::Arc<[u8]>>;
+use crate::logging::{Channel, FollowRx};
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, Fault>>;
 
@@ -68,7 +66,7 @@ pub enum Command {
     /// A log file path and a receiver of new output, for following a process's log.
     Follow {
         name: String,
-        stderr: bool,
+        channel: Channel,
         reply: Reply<(Option<std::path::PathBuf>, FollowRx)>,
     },
     /// Every process's configuration (with its group's priority and whether it is active).
@@ -99,15 +97,21 @@ pub enum Command {
     },
     /// Reopen every log file (SIGUSR2).
     ReopenLogs,
-    State {
-        reply: oneshot::Sender<SupervisorState>,
-    },
+}
+
+/// What the daemon as a whole is, as the actor last published it: read without a round trip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonStatus {
+    pub state: SupervisorState,
+    /// `[supervisord] identifier` of the configuration in force (changes on reload).
+    pub identifier: Arc<str>,
 }
 
 #[derive(Clone)]
 pub struct Handle {
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) events: broadcast::Sender<Event>,
+    pub(crate) status: watch::Receiver<DaemonStatus>,
 }
 
 impl Handle {
@@ -120,7 +124,8 @@ impl Handle {
         rx.await.map_err(|_| Fault::ShutdownState)
     }
 
-    pub async fn status(&self) -> Result<Vec<ProcessInfo>, Fault> {
+    /// Every process, in start order.
+    pub async fn processes(&self) -> Result<Vec<ProcessInfo>, Fault> {
         self.ask(|reply| Command::Status { reply }).await
     }
 
@@ -146,7 +151,6 @@ impl Handle {
         .map_err(|f| f.named(name))
     }
 
-    /// Returns once every process is stopped.
     pub async fn info(&self, name: &str) -> Result<ProcessInfo, Fault> {
         let name = name.to_owned();
         self.ask(|reply| Command::Info { name, reply }).await?
@@ -182,12 +186,12 @@ impl Handle {
     pub async fn follow(
         &self,
         name: &str,
-        stderr: bool,
+        channel: Channel,
     ) -> Result<(Option<std::path::PathBuf>, FollowRx), Fault> {
         let name = name.to_owned();
         self.ask(|reply| Command::Follow {
             name,
-            stderr,
+            channel,
             reply,
         })
         .await?
@@ -221,9 +225,27 @@ impl Handle {
         self.ask(|reply| Command::Shutdown { reply }).await
     }
 
+    /// Asks for a shutdown and returns once the actor has the request.
+    pub async fn request_shutdown(&self) -> Result<(), Fault> {
+        let (reply, _) = oneshot::channel();
+        self.commands
+            .send(Command::Shutdown { reply })
+            .await
+            .map_err(|_| Fault::ShutdownState)
+    }
+
     /// Returns once the new config's processes have been started.
     pub async fn reload(&self, config: Arc<Config>) -> Result<(), Fault> {
         self.ask(|reply| Command::Reload { config, reply }).await
+    }
+
+    /// Asks for a reload with `config` and returns once the actor has the request.
+    pub async fn request_reload(&self, config: Arc<Config>) -> Result<(), Fault> {
+        let (reply, _) = oneshot::channel();
+        self.commands
+            .send(Command::Reload { config, reply })
+            .await
+            .map_err(|_| Fault::ShutdownState)
     }
 
     pub async fn reopen_logs(&self) -> Result<(), Fault> {
@@ -233,11 +255,22 @@ impl Handle {
             .map_err(|_| Fault::ShutdownState)
     }
 
-    pub async fn state(&self) -> Result<SupervisorState, Fault> {
-        self.ask(|reply| Command::State { reply }).await
+    /// The daemon's state and identifier, as last published (no round trip).
+    pub fn status(&self) -> DaemonStatus {
+        self.status.borrow().clone()
+    }
+
+    /// The daemon's state, as last published (no round trip).
+    pub fn state(&self) -> SupervisorState {
+        self.status.borrow().state
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
+    }
+
+    /// Publishes an event that does not come from the actor (a client's remote event).
+    pub fn publish(&self, event: Event) {
+        let _ = self.events.send(event);
     }
 }

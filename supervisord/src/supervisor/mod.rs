@@ -7,6 +7,6 @@ mod handle;
 mod table;
 
 pub use actor::{Outcome, Supervisor};
-pub use handle::{Command, FollowRx, Handle, ProcessInfo};
+pub use handle::{Command, DaemonStatus, Handle, ProcessInfo};
 
 pub(crate) use table::wall_now;

@@ -1,13 +1,12 @@
-//! supervisor's XML-RPC methods, dispatched with supervisor's rules and answered through the
-//! same adapter as the gRPC API.
+//! supervisor's XML-RPC methods, dispatched with supervisor's rules and answered by the
+//! [`Service`].
 
-use proto::v1;
-use proto::v1::supervisor_server::Supervisor as _;
-use shared::{Fault, SupervisorState};
-use tonic::Request;
+use shared::Fault;
+use shared::names::Selection;
 
 use super::value::Value;
-use crate::server::grpc::Api;
+use crate::logging::Channel;
+use crate::service::{ConfigView, LogSource, ProcessResult, ProcessView, Service};
 
 /// Every method `system.listMethods` reports (sorted), with its signature (return type first).
 const METHODS: &[(&str, &[&str], &str)] = &[
@@ -214,82 +213,77 @@ const METHODS: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
-fn fault_of(st: tonic::Status) -> Fault {
-    proto::fault_from_status(&st).unwrap_or_else(|| Fault::Failed(st.message().to_owned()))
-}
-
 fn clamp(t: i64) -> i64 {
     t.clamp(0, i64::from(i32::MAX))
 }
 
-fn info_value(p: v1::ProcessInfo) -> Value {
+fn info_value(p: ProcessView) -> Value {
+    let i = p.info;
     Value::Struct(vec![
-        ("name".into(), Value::Str(p.name)),
-        ("group".into(), Value::Str(p.group)),
-        ("start".into(), Value::Int(clamp(p.start))),
-        ("stop".into(), Value::Int(clamp(p.stop))),
+        ("name".into(), Value::Str(i.name)),
+        ("group".into(), Value::Str(i.group)),
+        ("start".into(), Value::Int(clamp(i.start))),
+        ("stop".into(), Value::Int(clamp(i.stop))),
         ("now".into(), Value::Int(clamp(p.now))),
-        ("state".into(), Value::Int(p.state.into())),
-        ("statename".into(), Value::Str(p.statename)),
-        ("spawnerr".into(), Value::Str(p.spawnerr)),
-        ("exitstatus".into(), Value::Int(p.exitstatus.into())),
-        ("logfile".into(), Value::Str(p.stdout_logfile.clone())),
-        (
-            "stdout_logfile".into(),
-            Value::Str(p.stdout_logfile.clone()),
-        ),
-        ("stderr_logfile".into(), Value::Str(p.stderr_logfile)),
-        ("pid".into(), Value::Int(p.pid.into())),
+        ("state".into(), Value::Int(i.state.code().into())),
+        ("statename".into(), Value::Str(i.state.name().into())),
+        ("spawnerr".into(), Value::Str(i.spawnerr)),
+        ("exitstatus".into(), Value::Int(i.exitstatus.into())),
+        ("logfile".into(), Value::Str(i.stdout_logfile.clone())),
+        ("stdout_logfile".into(), Value::Str(i.stdout_logfile)),
+        ("stderr_logfile".into(), Value::Str(i.stderr_logfile)),
+        ("pid".into(), Value::Int(i.pid.into())),
         ("description".into(), Value::Str(p.description)),
     ])
 }
 
-fn results_value(r: v1::ProcessResults) -> Value {
+fn results_value(rs: Vec<ProcessResult>) -> Value {
     Value::Array(
-        r.results
-            .into_iter()
-            .map(|x| {
+        rs.into_iter()
+            .map(|r| {
                 Value::Struct(vec![
-                    ("name".into(), Value::Str(x.name)),
-                    ("group".into(), Value::Str(x.group)),
-                    ("status".into(), Value::Int(x.status.into())),
-                    ("description".into(), Value::Str(x.description)),
+                    ("name".into(), Value::Str(r.name.clone())),
+                    ("group".into(), Value::Str(r.group.clone())),
+                    ("status".into(), Value::Int(r.status().into())),
+                    ("description".into(), Value::Str(r.description())),
                 ])
             })
             .collect(),
     )
 }
 
-fn config_value(c: v1::ConfigInfo) -> Value {
+fn config_value(c: &ConfigView) -> Value {
+    let p = &c.config;
     let s = |v: &str| Value::Str(v.to_owned());
+    let int = |n: u64| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
     Value::Struct(vec![
-        ("autostart".into(), Value::Bool(c.autostart)),
-        ("autorestart".into(), s(&c.autorestart)),
-        ("command".into(), s(&c.command)),
-        ("directory".into(), s(&c.directory)),
+        ("autostart".into(), Value::Bool(p.autostart)),
+        ("autorestart".into(), s(c.autorestart())),
+        ("command".into(), s(&p.command)),
+        ("directory".into(), Value::Str(c.directory())),
         (
             "exitcodes".into(),
             Value::Array(
-                c.exitcodes
+                p.exitcodes
                     .iter()
                     .map(|e| Value::Int((*e).into()))
                     .collect(),
             ),
         ),
-        ("group".into(), s(&c.group)),
+        ("group".into(), s(&p.group)),
         ("group_prio".into(), Value::Int(c.group_prio)),
         ("inuse".into(), Value::Bool(c.inuse)),
-        ("killasgroup".into(), Value::Bool(c.killasgroup)),
-        ("name".into(), s(&c.name)),
-        ("process_prio".into(), Value::Int(c.process_prio)),
-        ("redirect_stderr".into(), Value::Bool(c.redirect_stderr)),
-        ("serverurl".into(), s(&c.serverurl)),
-        ("startretries".into(), Value::Int(c.startretries)),
-        ("startsecs".into(), Value::Int(c.startsecs)),
-        ("stderr_logfile".into(), s(&c.stderr_logfile)),
-        ("stdout_logfile".into(), s(&c.stdout_logfile)),
-        ("stopsignal".into(), Value::Int(c.stopsignal.into())),
-        ("stopwaitsecs".into(), Value::Int(c.stopwaitsecs)),
+        ("killasgroup".into(), Value::Bool(p.killasgroup)),
+        ("name".into(), s(&p.name)),
+        ("process_prio".into(), Value::Int(p.priority)),
+        ("redirect_stderr".into(), Value::Bool(p.redirect_stderr)),
+        ("serverurl".into(), Value::Str(c.serverurl())),
+        ("startretries".into(), int(p.startretries)),
+        ("startsecs".into(), int(p.startsecs)),
+        ("stderr_logfile".into(), Value::Str(c.logfile(true))),
+        ("stdout_logfile".into(), Value::Str(c.logfile(false))),
+        ("stopsignal".into(), Value::Int(c.stopsignal().into())),
+        ("stopwaitsecs".into(), int(p.stopwaitsecs)),
     ])
 }
 
@@ -328,35 +322,43 @@ impl Params {
     }
 }
 
-fn group_of(name: &str) -> Option<&str> {
-    match name.split_once(':') {
-        Some((g, p)) if p.is_empty() || p == "*" => Some(g),
-        _ => None,
-    }
-}
-
 /// Calls one method. Faults are supervisor's.
-pub(crate) async fn call(api: &Api, method: &str, params: Vec<Value>) -> Result<Value, Fault> {
+pub(crate) async fn call(svc: &Service, method: &str, params: Vec<Value>) -> Result<Value, Fault> {
     let parts: Vec<&str> = method.split('.').collect();
     if parts.len() != 2 || parts.iter().any(|p| p.starts_with('_') || p.is_empty()) {
         return Err(Fault::UnknownMethod);
     }
     if parts[0] == "system" {
-        return system(api, parts[1], Params(params)).await;
+        return system(svc, parts[1], Params(params)).await;
     }
     if parts[0] != "supervisor" || !METHODS.iter().any(|(m, _, _)| *m == method) {
         return Err(Fault::UnknownMethod);
     }
     let p = Params(params);
-    if parts[1] != "sendRemoteCommEvent" && api.handle.state().await? != SupervisorState::Running {
-        return Err(Fault::ShutdownState);
+    if parts[1] != "sendRemoteCommEvent" {
+        svc.check_running()?;
     }
-    supervisor(api, parts[1], p).await
+    supervisor(svc, parts[1], p).await
 }
 
-async fn supervisor(api: &Api, m: &str, p: Params) -> Result<Value, Fault> {
+fn text(data: Vec<u8>) -> Value {
+    Value::Str(match String::from_utf8(data) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+fn process_log(m: &str, name: String) -> LogSource {
+    let channel = if m.contains("Stderr") {
+        Channel::Stderr
+    } else {
+        Channel::Stdout
+    };
+    LogSource::Process { name, channel }
+}
+
+async fn supervisor(svc: &Service, m: &str, p: Params) -> Result<Value, Fault> {
     let ok = Value::Bool(true);
-    let channel = |m: &str| i32::from(m.contains("Stderr"));
     Ok(match m {
         "getAPIVersion" | "getVersion" => {
             p.count(0, 0)?;
@@ -368,11 +370,11 @@ async fn supervisor(api: &Api, m: &str, p: Params) -> Result<Value, Fault> {
         }
         "getIdentification" => {
             p.count(0, 0)?;
-            Value::Str(api.reloader.identifier())
+            Value::Str(svc.identification())
         }
         "getState" => {
             p.count(0, 0)?;
-            let s = api.handle.state().await?;
+            let s = svc.state();
             Value::Struct(vec![
                 ("statecode".into(), Value::Int(s.code().into())),
                 ("statename".into(), Value::Str(s.name().into())),
@@ -384,66 +386,41 @@ async fn supervisor(api: &Api, m: &str, p: Params) -> Result<Value, Fault> {
         }
         "readLog" | "readMainLog" => {
             p.count(2, 2)?;
-            let r = api
-                .read_main_log(Request::new(v1::ReadLogRequest {
-                    offset: p.int(0)?,
-                    length: p.int(1)?,
-                }))
-                .await
-                .map_err(fault_of)?;
-            Value::Str(String::from_utf8_lossy(&r.into_inner().data).into_owned())
+            text(svc.read_log(&LogSource::Main, p.int(0)?, p.int(1)?).await?)
         }
         "clearLog" => {
             p.count(0, 0)?;
-            api.clear_main_log(Request::new(v1::ClearMainLogRequest {}))
-                .await
-                .map_err(fault_of)?;
+            svc.clear_main_log()?;
             ok
         }
         "shutdown" => {
             p.count(0, 0)?;
-            api.shutdown(Request::new(v1::ShutdownRequest {}))
-                .await
-                .map_err(fault_of)?;
+            svc.shutdown().await?;
             ok
         }
         "restart" => {
             p.count(0, 0)?;
-            api.restart(Request::new(v1::RestartRequest {}))
-                .await
-                .map_err(fault_of)?;
+            svc.reload().await?;
             ok
         }
         "reloadConfig" => {
             p.count(0, 0)?;
-            let r = api
-                .reload_config(Request::new(v1::ReloadConfigRequest {}))
-                .await
-                .map_err(fault_of)?
-                .into_inner();
+            let c = svc.reread().await?;
             let names = |v: Vec<String>| Value::Array(v.into_iter().map(Value::Str).collect());
             Value::Array(vec![Value::Array(vec![
-                names(r.added),
-                names(r.changed),
-                names(r.removed),
+                names(c.added),
+                names(c.changed),
+                names(c.removed),
             ])])
         }
         "addProcessGroup" => {
             p.count(1, 1)?;
-            api.add_process_group(Request::new(v1::AddProcessGroupRequest {
-                name: p.string(0)?,
-            }))
-            .await
-            .map_err(fault_of)?;
+            svc.add_group(&p.string(0)?).await?;
             ok
         }
         "removeProcessGroup" => {
             p.count(1, 1)?;
-            api.remove_process_group(Request::new(v1::RemoveProcessGroupRequest {
-                name: p.string(0)?,
-            }))
-            .await
-            .map_err(fault_of)?;
+            svc.remove_group(&p.string(0)?).await?;
             ok
         }
         "startProcess" | "stopProcess" => {
@@ -451,209 +428,114 @@ async fn supervisor(api: &Api, m: &str, p: Params) -> Result<Value, Fault> {
             let name = p.string(0)?;
             let wait = p.flag(1, true)?;
             let start = m == "startProcess";
-            if let Some(g) = group_of(&name) {
-                let r = if start {
-                    api.start_process_group(Request::new(v1::StartProcessGroupRequest {
-                        name: g.into(),
-                        wait,
-                    }))
-                    .await
+            if let sel @ Selection::Group(_) = Selection::namespec(&name) {
+                let rs = if start {
+                    svc.start_many(&sel, wait).await?
                 } else {
-                    api.stop_process_group(Request::new(v1::StopProcessGroupRequest {
-                        name: g.into(),
-                        wait,
-                    }))
-                    .await
+                    svc.stop_many(&sel, wait).await?
                 };
-                return Ok(results_value(r.map_err(fault_of)?.into_inner()));
+                return Ok(results_value(rs));
             }
             if start {
-                api.start_process(Request::new(v1::StartProcessRequest { name, wait }))
-                    .await
-                    .map_err(fault_of)?;
+                svc.start(&name, wait).await?;
             } else {
-                api.stop_process(Request::new(v1::StopProcessRequest { name, wait }))
-                    .await
-                    .map_err(fault_of)?;
+                svc.stop(&name, wait).await?;
             }
             ok
         }
         "startProcessGroup" | "stopProcessGroup" => {
             p.count(1, 2)?;
-            let (name, wait) = (p.string(0)?, p.flag(1, true)?);
-            let r = if m == "startProcessGroup" {
-                api.start_process_group(Request::new(v1::StartProcessGroupRequest { name, wait }))
-                    .await
+            let (sel, wait) = (Selection::Group(p.string(0)?), p.flag(1, true)?);
+            results_value(if m == "startProcessGroup" {
+                svc.start_many(&sel, wait).await?
             } else {
-                api.stop_process_group(Request::new(v1::StopProcessGroupRequest { name, wait }))
-                    .await
-            };
-            results_value(r.map_err(fault_of)?.into_inner())
+                svc.stop_many(&sel, wait).await?
+            })
         }
         "startAllProcesses" | "stopAllProcesses" => {
             p.count(0, 1)?;
             let wait = p.flag(0, true)?;
-            let r = if m == "startAllProcesses" {
-                api.start_all_processes(Request::new(v1::StartAllProcessesRequest { wait }))
-                    .await
+            results_value(if m == "startAllProcesses" {
+                svc.start_many(&Selection::All, wait).await?
             } else {
-                api.stop_all_processes(Request::new(v1::StopAllProcessesRequest { wait }))
-                    .await
-            };
-            results_value(r.map_err(fault_of)?.into_inner())
+                svc.stop_many(&Selection::All, wait).await?
+            })
         }
         "signalProcess" => {
             p.count(2, 2)?;
             let (name, signal) = (p.string(0)?, p.string(1)?);
-            if let Some(g) = group_of(&name) {
-                let r = api
-                    .signal_process_group(Request::new(v1::SignalProcessGroupRequest {
-                        name: g.into(),
-                        signal,
-                    }))
-                    .await
-                    .map_err(fault_of)?;
-                return Ok(results_value(r.into_inner()));
+            if let sel @ Selection::Group(_) = Selection::namespec(&name) {
+                return Ok(results_value(svc.signal_many(&sel, &signal).await?));
             }
-            api.signal_process(Request::new(v1::SignalProcessRequest { name, signal }))
-                .await
-                .map_err(fault_of)?;
+            svc.signal(&name, &signal).await?;
             ok
         }
         "signalProcessGroup" => {
             p.count(2, 2)?;
-            let r = api
-                .signal_process_group(Request::new(v1::SignalProcessGroupRequest {
-                    name: p.string(0)?,
-                    signal: p.string(1)?,
-                }))
-                .await
-                .map_err(fault_of)?;
-            results_value(r.into_inner())
+            let sel = Selection::Group(p.string(0)?);
+            results_value(svc.signal_many(&sel, &p.string(1)?).await?)
         }
         "signalAllProcesses" => {
             p.count(1, 1)?;
-            let r = api
-                .signal_all_processes(Request::new(v1::SignalAllProcessesRequest {
-                    signal: p.string(0)?,
-                }))
-                .await
-                .map_err(fault_of)?;
-            results_value(r.into_inner())
+            results_value(svc.signal_many(&Selection::All, &p.string(0)?).await?)
         }
         "getAllConfigInfo" => {
             p.count(0, 0)?;
-            let r = api
-                .get_all_config_info(Request::new(v1::GetAllConfigInfoRequest {}))
-                .await
-                .map_err(fault_of)?;
-            Value::Array(
-                r.into_inner()
-                    .configs
-                    .into_iter()
-                    .map(config_value)
-                    .collect(),
-            )
+            Value::Array(svc.configs().await?.iter().map(config_value).collect())
         }
         "getProcessInfo" => {
             p.count(1, 1)?;
-            let r = api
-                .get_process_info(Request::new(v1::GetProcessInfoRequest {
-                    name: p.string(0)?,
-                }))
-                .await
-                .map_err(fault_of)?;
-            info_value(r.into_inner())
+            info_value(svc.process(&p.string(0)?).await?)
         }
         "getAllProcessInfo" => {
             p.count(0, 0)?;
-            let r = api
-                .get_all_process_info(Request::new(v1::GetAllProcessInfoRequest {}))
-                .await
-                .map_err(fault_of)?;
-            Value::Array(
-                r.into_inner()
-                    .processes
-                    .into_iter()
-                    .map(info_value)
-                    .collect(),
-            )
+            Value::Array(svc.processes().await?.into_iter().map(info_value).collect())
         }
         "readProcessLog" | "readProcessStdoutLog" | "readProcessStderrLog" => {
             p.count(3, 3)?;
-            let r = api
-                .read_process_log(Request::new(v1::ReadProcessLogRequest {
-                    name: p.string(0)?,
-                    channel: channel(m),
-                    offset: p.int(1)?,
-                    length: p.int(2)?,
-                }))
-                .await
-                .map_err(fault_of)?;
-            Value::Str(String::from_utf8_lossy(&r.into_inner().data).into_owned())
+            let source = process_log(m, p.string(0)?);
+            text(svc.read_log(&source, p.int(1)?, p.int(2)?).await?)
         }
         "tailProcessLog" | "tailProcessStdoutLog" | "tailProcessStderrLog" => {
             p.count(3, 3)?;
-            let r = api
-                .tail_process_log(Request::new(v1::TailProcessLogRequest {
-                    name: p.string(0)?,
-                    channel: channel(m),
-                    offset: p.int(1)?,
-                    length: p.int(2)?,
-                }))
-                .await
-                .map_err(fault_of)?
-                .into_inner();
+            let LogSource::Process { name, channel } = process_log(m, p.string(0)?) else {
+                return Err(Fault::UnknownMethod);
+            };
+            let t = svc.tail_log(&name, channel, p.int(1)?, p.int(2)?).await?;
             Value::Array(vec![
-                Value::Str(String::from_utf8_lossy(&r.data).into_owned()),
-                Value::Int(r.offset),
-                Value::Bool(r.overflow),
+                text(t.data),
+                Value::Int(t.offset),
+                Value::Bool(t.overflow),
             ])
         }
         "clearProcessLogs" | "clearProcessLog" => {
             p.count(1, 1)?;
-            api.clear_process_logs(Request::new(v1::ClearProcessLogsRequest {
-                name: p.string(0)?,
-            }))
-            .await
-            .map_err(fault_of)?;
+            svc.clear_logs(&p.string(0)?).await?;
             ok
         }
         "clearAllProcessLogs" => {
             p.count(0, 0)?;
-            let r = api
-                .clear_all_process_logs(Request::new(v1::ClearAllProcessLogsRequest {}))
-                .await
-                .map_err(fault_of)?;
-            results_value(r.into_inner())
+            results_value(svc.clear_all_logs().await?)
         }
         "sendProcessStdin" => {
             p.count(2, 2)?;
             let Some(Value::Str(chars)) = p.0.get(1) else {
                 return Err(Fault::IncorrectParameters);
             };
-            api.send_process_stdin(Request::new(v1::SendProcessStdinRequest {
-                name: p.string(0)?,
-                data: chars.clone().into_bytes(),
-            }))
-            .await
-            .map_err(fault_of)?;
+            svc.send_stdin(&p.string(0)?, chars.clone().into_bytes())
+                .await?;
             ok
         }
         "sendRemoteCommEvent" => {
             p.count(2, 2)?;
-            let (kind, data) = (p.string(0)?, p.string(1)?);
-            tracing::debug!(
-                "remote communication event type {kind}: {} bytes",
-                data.len()
-            );
+            svc.publish_remote(&p.string(0)?, &p.string(1)?)?;
             ok
         }
         _ => return Err(Fault::UnknownMethod),
     })
 }
 
-async fn system(api: &Api, m: &str, p: Params) -> Result<Value, Fault> {
+async fn system(svc: &Service, m: &str, p: Params) -> Result<Value, Fault> {
     match m {
         "listMethods" => {
             p.count(0, 0)?;
@@ -695,7 +577,7 @@ async fn system(api: &Api, m: &str, p: Params) -> Result<Value, Fault> {
                             Some(Value::Array(v)) => v.clone(),
                             _ => Vec::new(),
                         };
-                        Box::pin(call(api, name, params)).await
+                        Box::pin(call(svc, name, params)).await
                     }
                 };
                 out.push(match (r, c.field("methodName").and_then(Value::as_str)) {

@@ -11,20 +11,18 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
+use futures_util::StreamExt;
 
-use super::grpc::Api;
-use super::logfile;
-use crate::supervisor::FollowRx;
+use crate::logging::Channel;
+use crate::service::{Chunk, ChunkStream, Follow, LogSource, Service};
 
-pub(crate) fn routes(api: Api) -> axum::Router {
+pub(crate) fn routes(svc: Service) -> axum::Router {
     axum::Router::new()
         .route("/RPC2", any(rpc))
         .route("/RPC2/{*rest}", any(rpc))
         .route("/logtail/{*path}", get(logtail))
         .route("/mainlogtail", get(mainlogtail))
-        .with_state(api)
+        .with_state(svc)
 }
 
 fn xml(body: String) -> Response {
@@ -34,7 +32,7 @@ fn xml(body: String) -> Response {
     r
 }
 
-async fn rpc(State(api): State<Api>, method: Method, body: Bytes) -> Response {
+async fn rpc(State(svc): State<Service>, method: Method, body: Bytes) -> Response {
     if method != Method::POST {
         return (StatusCode::BAD_REQUEST, "XML-RPC takes POST only\n").into_response();
     }
@@ -51,35 +49,21 @@ async fn rpc(State(api): State<Api>, method: Method, body: Bytes) -> Response {
                 .into_response();
         }
     };
-    match methods::call(&api, &name, params).await {
+    match methods::call(&svc, &name, params).await {
         Ok(v) => xml(value::response(&v)),
         Err(f) => xml(value::fault(f.code(), &f.to_string())),
     }
 }
 
-/// A chunked body: the last 1024 bytes of `path`, then everything written after.
-fn tail_body(path: Option<std::path::PathBuf>, mut rx: FollowRx) -> Response {
-    let (tx, out) = mpsc::channel::<Result<Bytes, Infallible>>(64);
-    tokio::spawn(async move {
-        if let Some(p) = path {
-            let first = logfile::last_bytes(&p, 1024);
-            if !first.is_empty() && tx.send(Ok(Bytes::from(first))).await.is_err() {
-                return;
-            }
-        }
-        loop {
-            match rx.recv().await {
-                Ok(d) => {
-                    if tx.send(Ok(Bytes::copy_from_slice(&d))).await.is_err() {
-                        return;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            }
-        }
+/// A chunked body: the last 1024 bytes of the log, then everything written after.
+fn tail_body(chunks: ChunkStream) -> Response {
+    let body = chunks.map(|c| {
+        Ok::<_, Infallible>(match c {
+            Chunk::Data(d) => Bytes::copy_from_slice(&d),
+            Chunk::Skipped(n) => Bytes::from(Chunk::skipped_marker(n)),
+        })
     });
-    let mut r = Response::new(Body::from_stream(ReceiverStream::new(out)));
+    let mut r = Response::new(Body::from_stream(body));
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -93,26 +77,29 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
 
-async fn logtail(State(api): State<Api>, Path(path): Path<String>) -> Response {
-    let (name, channel) = match path.rsplit_once('/') {
-        Some((n, c)) if c == "stdout" || c == "stderr" => (n.to_owned(), c),
-        _ => (path.clone(), "stdout"),
-    };
-    if name.contains("..") {
-        return not_found();
-    }
-    let Ok((file, rx)) = api.handle.follow(&name, channel == "stderr").await else {
-        return not_found();
-    };
-    match file {
-        Some(f) if f.exists() => tail_body(Some(f), rx),
+/// Follows `source` when it has a log file (supervisor answers 404 otherwise).
+async fn follow(svc: &Service, source: LogSource) -> Response {
+    match svc.follow(&source, 1024).await {
+        Ok(Follow {
+            file: Some(f),
+            chunks,
+        }) if f.exists() => tail_body(chunks),
         _ => not_found(),
     }
 }
 
-async fn mainlogtail(State(api): State<Api>) -> Response {
-    match api.mainlog.path() {
-        Some(p) if p.exists() => tail_body(Some(p), api.mainlog.follow()),
-        _ => not_found(),
+async fn logtail(State(svc): State<Service>, Path(path): Path<String>) -> Response {
+    let (name, channel) = match path.rsplit_once('/') {
+        Some((n, "stderr")) => (n.to_owned(), Channel::Stderr),
+        Some((n, "stdout")) => (n.to_owned(), Channel::Stdout),
+        _ => (path.clone(), Channel::Stdout),
+    };
+    if name.contains("..") {
+        return not_found();
     }
+    follow(&svc, LogSource::Process { name, channel }).await
+}
+
+async fn mainlogtail(State(svc): State<Service>) -> Response {
+    follow(&svc, LogSource::Main).await
 }

@@ -10,13 +10,6 @@ impl Supervisor {
             Command::Status { reply } => {
                 let _ = reply.send(self.procs.iter().map(Process::info).collect());
             }
-            Command::State { reply } => {
-                let _ = reply.send(match self.mood {
-                    Mood::Running => SupervisorState::Running,
-                    Mood::Restarting => SupervisorState::Restarting,
-                    Mood::Shutdown => SupervisorState::Shutdown,
-                });
-            }
             Command::Start { name, wait, reply } => self.start_or_stop(&name, wait, reply, true),
             Command::Stop { name, wait, reply } => self.start_or_stop(&name, wait, reply, false),
             Command::Info { name, reply } => {
@@ -42,14 +35,17 @@ impl Supervisor {
             }
             Command::Follow {
                 name,
-                stderr,
+                channel,
                 reply,
             } => {
                 let r = match self.lookup(&name) {
                     None => Err(Fault::BadName(name)),
                     Some(i) => {
                         let p = &self.procs[i];
-                        let sink = if stderr { &p.stderr } else { &p.stdout };
+                        let sink = match channel {
+                            crate::logging::Channel::Stdout => &p.stdout,
+                            crate::logging::Channel::Stderr => &p.stderr,
+                        };
                         let mut s = sink.lock().unwrap_or_else(|e| e.into_inner());
                         Ok((s.file_path().map(ToOwned::to_owned), s.follow()))
                     }

@@ -47,18 +47,19 @@ pub(crate) fn tail_file(path: &Path, offset: i64, length: i64) -> (Vec<u8>, i64,
     let Ok(size) = f.seek(SeekFrom::End(0)) else {
         return (Vec::new(), offset, false);
     };
-    let sz = size as i64;
+    let sz = i64::try_from(size).unwrap_or(i64::MAX);
     let (mut offset, mut length) = (offset, length);
     let mut overflow = false;
-    if sz > offset + length {
+    // Client values: saturating, so no pair of them can overflow.
+    if sz > offset.saturating_add(length) {
         overflow = true;
         offset = sz - 1;
     }
-    if offset + length > sz {
+    if offset.saturating_add(length) > sz {
         if offset > sz - 1 {
             length = 0;
         }
-        offset = (sz - length).max(0);
+        offset = sz.saturating_sub(length).max(0);
         length = length.max(0);
     }
     let mut data = Vec::new();
@@ -93,5 +94,9 @@ mod tests {
             tail_file(&dir.path().join("none"), 0, 10),
             (Vec::new(), 0, false)
         );
+        // Client values at the edges of i64 do not overflow.
+        assert_eq!(tail_file(&p, i64::MAX, i64::MAX).1, 17);
+        assert_eq!(tail_file(&p, i64::MIN, i64::MIN).1, 17);
+        assert_eq!(tail_file(&p, i64::MAX, i64::MIN).1, 17);
     }
 }

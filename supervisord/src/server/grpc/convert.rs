@@ -1,0 +1,129 @@
+//! Domain types to and from `supervisor.v1`: the only place the daemon builds proto messages.
+
+use proto::v1;
+use shared::Fault;
+
+use crate::events::Event;
+use crate::logging::Channel;
+use crate::service::{Chunk, ConfigView, ProcessResult, ProcessView};
+
+pub(super) fn process_info(p: ProcessView) -> v1::ProcessInfo {
+    let i = p.info;
+    v1::ProcessInfo {
+        name: i.name,
+        group: i.group,
+        start: i.start,
+        stop: i.stop,
+        now: p.now,
+        state: v1::ProcessState::from(i.state) as i32,
+        statename: i.state.name().to_owned(),
+        spawnerr: i.spawnerr,
+        exitstatus: i.exitstatus,
+        stdout_logfile: i.stdout_logfile,
+        stderr_logfile: i.stderr_logfile,
+        pid: i.pid,
+        description: p.description,
+    }
+}
+
+pub(super) fn config_info(c: &ConfigView) -> v1::ConfigInfo {
+    let p = &c.config;
+    v1::ConfigInfo {
+        name: p.name.clone(),
+        group: p.group.clone(),
+        inuse: c.inuse,
+        autostart: p.autostart,
+        group_prio: c.group_prio,
+        process_prio: p.priority,
+        command: p.command.clone(),
+        directory: c.directory(),
+        exitcodes: p.exitcodes.clone(),
+        startsecs: i64::try_from(p.startsecs).unwrap_or(i64::MAX),
+        startretries: i64::try_from(p.startretries).unwrap_or(i64::MAX),
+        stopsignal: c.stopsignal(),
+        stopwaitsecs: i64::try_from(p.stopwaitsecs).unwrap_or(i64::MAX),
+        killasgroup: p.killasgroup,
+        redirect_stderr: p.redirect_stderr,
+        stdout_logfile: c.logfile(false),
+        stderr_logfile: c.logfile(true),
+        autorestart: c.autorestart().into(),
+        serverurl: c.serverurl(),
+    }
+}
+
+pub(super) fn results(rs: Vec<ProcessResult>) -> v1::ProcessResults {
+    v1::ProcessResults {
+        results: rs
+            .into_iter()
+            .map(|r| v1::ProcessResult {
+                status: r.status(),
+                description: r.description(),
+                name: r.name,
+                group: r.group,
+            })
+            .collect(),
+    }
+}
+
+pub(super) fn channel(c: i32) -> Channel {
+    if c == v1::LogChannel::Stderr as i32 {
+        Channel::Stderr
+    } else {
+        Channel::Stdout
+    }
+}
+
+pub(super) fn log_chunk(c: Chunk) -> v1::LogChunk {
+    match c {
+        Chunk::Data(data) => v1::LogChunk {
+            data: data.to_vec(),
+            truncated: false,
+            skipped: 0,
+        },
+        Chunk::Skipped(n) => v1::LogChunk {
+            data: Chunk::skipped_marker(n).into_bytes(),
+            truncated: false,
+            skipped: n,
+        },
+    }
+}
+
+pub(super) fn event(ev: Event) -> v1::Event {
+    let kind = match ev {
+        Event::ProcessStateChanged {
+            name,
+            group,
+            from,
+            to,
+            pid,
+            tries,
+            expected,
+            at,
+        } => v1::event::Kind::ProcessStateChanged(v1::ProcessStateChanged {
+            name,
+            group,
+            from_state: v1::ProcessState::from(from) as i32,
+            to_state: v1::ProcessState::from(to) as i32,
+            pid,
+            tries,
+            expected: expected.unwrap_or(false),
+            at: at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+        }),
+        Event::SupervisorStateChanged { to } => {
+            v1::event::Kind::SupervisorStateChanged(v1::SupervisorStateChanged {
+                statecode: to.code(),
+                statename: to.name().to_owned(),
+            })
+        }
+        Event::RemoteCommunication { kind, data } => {
+            v1::event::Kind::RemoteCommunication(v1::RemoteCommunication { r#type: kind, data })
+        }
+    };
+    v1::Event { kind: Some(kind) }
+}
+
+pub(super) fn status(f: Fault) -> tonic::Status {
+    proto::status_from_fault(&f)
+}

@@ -1,0 +1,335 @@
+//! The gRPC service: a thin adapter from `supervisor.v1` to the [`Service`]. Proto types stop
+//! here (and in [`convert`]).
+
+mod convert;
+
+use futures_util::StreamExt;
+use proto::v1;
+use proto::v1::supervisor_server::Supervisor as SupervisorApi;
+use shared::names::Selection;
+use tokio::sync::broadcast::error::RecvError;
+use tonic::{Request, Response, Status};
+
+use crate::service::{LogSource, Service};
+
+use convert::status as fault;
+
+/// The gRPC face of the service.
+#[derive(Clone)]
+pub struct GrpcService(pub Service);
+
+type R<T> = Result<Response<T>, Status>;
+
+fn ok<T>(v: T) -> R<T> {
+    Ok(Response::new(v))
+}
+
+fn group(name: String) -> Selection {
+    Selection::Group(name)
+}
+
+#[tonic::async_trait]
+impl SupervisorApi for GrpcService {
+    async fn get_version(&self, _: Request<v1::GetVersionRequest>) -> R<v1::GetVersionResponse> {
+        ok(v1::GetVersionResponse {
+            api_version: "3.0".into(),
+            supervisor_version: env!("CARGO_PKG_VERSION").into(),
+        })
+    }
+
+    async fn get_identification(
+        &self,
+        _: Request<v1::GetIdentificationRequest>,
+    ) -> R<v1::GetIdentificationResponse> {
+        ok(v1::GetIdentificationResponse {
+            identification: self.0.identification(),
+        })
+    }
+
+    async fn get_state(&self, _: Request<v1::GetStateRequest>) -> R<v1::GetStateResponse> {
+        let s = self.0.state();
+        ok(v1::GetStateResponse {
+            statecode: s.code(),
+            statename: s.name().to_owned(),
+        })
+    }
+
+    async fn get_pid(&self, _: Request<v1::GetPidRequest>) -> R<v1::GetPidResponse> {
+        ok(v1::GetPidResponse {
+            pid: std::process::id() as i32,
+        })
+    }
+
+    async fn shutdown(&self, _: Request<v1::ShutdownRequest>) -> R<v1::ShutdownResponse> {
+        self.0.shutdown().await.map_err(fault)?;
+        ok(v1::ShutdownResponse {})
+    }
+
+    async fn restart(&self, _: Request<v1::RestartRequest>) -> R<v1::RestartResponse> {
+        self.0.reload().await.map_err(fault)?;
+        ok(v1::RestartResponse {})
+    }
+
+    async fn read_main_log(&self, r: Request<v1::ReadLogRequest>) -> R<v1::ReadLogResponse> {
+        let r = r.into_inner();
+        let data = self
+            .0
+            .read_log(&LogSource::Main, r.offset, r.length)
+            .await
+            .map_err(fault)?;
+        ok(v1::ReadLogResponse { data })
+    }
+
+    async fn clear_main_log(
+        &self,
+        _: Request<v1::ClearMainLogRequest>,
+    ) -> R<v1::ClearMainLogResponse> {
+        self.0.clear_main_log().map_err(fault)?;
+        ok(v1::ClearMainLogResponse {})
+    }
+
+    async fn get_process_info(&self, r: Request<v1::GetProcessInfoRequest>) -> R<v1::ProcessInfo> {
+        let p = self.0.process(&r.into_inner().name).await.map_err(fault)?;
+        ok(convert::process_info(p))
+    }
+
+    async fn get_all_process_info(
+        &self,
+        _: Request<v1::GetAllProcessInfoRequest>,
+    ) -> R<v1::GetAllProcessInfoResponse> {
+        let all = self.0.processes().await.map_err(fault)?;
+        ok(v1::GetAllProcessInfoResponse {
+            processes: all.into_iter().map(convert::process_info).collect(),
+        })
+    }
+
+    async fn get_all_config_info(
+        &self,
+        _: Request<v1::GetAllConfigInfoRequest>,
+    ) -> R<v1::GetAllConfigInfoResponse> {
+        let cfgs = self.0.configs().await.map_err(fault)?;
+        ok(v1::GetAllConfigInfoResponse {
+            configs: cfgs.iter().map(convert::config_info).collect(),
+        })
+    }
+
+    async fn start_process(
+        &self,
+        r: Request<v1::StartProcessRequest>,
+    ) -> R<v1::StartProcessResponse> {
+        let r = r.into_inner();
+        let p = self.0.start(&r.name, r.wait).await.map_err(fault)?;
+        ok(v1::StartProcessResponse {
+            info: Some(convert::process_info(p)),
+        })
+    }
+
+    async fn start_process_group(
+        &self,
+        r: Request<v1::StartProcessGroupRequest>,
+    ) -> R<v1::ProcessResults> {
+        let r = r.into_inner();
+        let rs = self.0.start_many(&group(r.name), r.wait).await;
+        ok(convert::results(rs.map_err(fault)?))
+    }
+
+    async fn start_all_processes(
+        &self,
+        r: Request<v1::StartAllProcessesRequest>,
+    ) -> R<v1::ProcessResults> {
+        let rs = self
+            .0
+            .start_many(&Selection::All, r.into_inner().wait)
+            .await;
+        ok(convert::results(rs.map_err(fault)?))
+    }
+
+    async fn stop_process(&self, r: Request<v1::StopProcessRequest>) -> R<v1::StopProcessResponse> {
+        let r = r.into_inner();
+        let p = self.0.stop(&r.name, r.wait).await.map_err(fault)?;
+        ok(v1::StopProcessResponse {
+            info: Some(convert::process_info(p)),
+        })
+    }
+
+    async fn stop_process_group(
+        &self,
+        r: Request<v1::StopProcessGroupRequest>,
+    ) -> R<v1::ProcessResults> {
+        let r = r.into_inner();
+        let rs = self.0.stop_many(&group(r.name), r.wait).await;
+        ok(convert::results(rs.map_err(fault)?))
+    }
+
+    async fn stop_all_processes(
+        &self,
+        r: Request<v1::StopAllProcessesRequest>,
+    ) -> R<v1::ProcessResults> {
+        let rs = self.0.stop_many(&Selection::All, r.into_inner().wait).await;
+        ok(convert::results(rs.map_err(fault)?))
+    }
+
+    async fn signal_process(
+        &self,
+        r: Request<v1::SignalProcessRequest>,
+    ) -> R<v1::SignalProcessResponse> {
+        let r = r.into_inner();
+        self.0.signal(&r.name, &r.signal).await.map_err(fault)?;
+        ok(v1::SignalProcessResponse {})
+    }
+
+    async fn signal_process_group(
+        &self,
+        r: Request<v1::SignalProcessGroupRequest>,
+    ) -> R<v1::ProcessResults> {
+        let r = r.into_inner();
+        let rs = self.0.signal_many(&group(r.name), &r.signal).await;
+        ok(convert::results(rs.map_err(fault)?))
+    }
+
+    async fn signal_all_processes(
+        &self,
+        r: Request<v1::SignalAllProcessesRequest>,
+    ) -> R<v1::ProcessResults> {
+        let rs = self
+            .0
+            .signal_many(&Selection::All, &r.into_inner().signal)
+            .await;
+        ok(convert::results(rs.map_err(fault)?))
+    }
+
+    async fn send_process_stdin(
+        &self,
+        r: Request<v1::SendProcessStdinRequest>,
+    ) -> R<v1::SendProcessStdinResponse> {
+        let r = r.into_inner();
+        self.0.send_stdin(&r.name, r.data).await.map_err(fault)?;
+        ok(v1::SendProcessStdinResponse {})
+    }
+
+    async fn read_process_log(
+        &self,
+        r: Request<v1::ReadProcessLogRequest>,
+    ) -> R<v1::ReadLogResponse> {
+        let r = r.into_inner();
+        let source = LogSource::Process {
+            name: r.name,
+            channel: convert::channel(r.channel),
+        };
+        let data = self
+            .0
+            .read_log(&source, r.offset, r.length)
+            .await
+            .map_err(fault)?;
+        ok(v1::ReadLogResponse { data })
+    }
+
+    async fn tail_process_log(
+        &self,
+        r: Request<v1::TailProcessLogRequest>,
+    ) -> R<v1::TailProcessLogResponse> {
+        let r = r.into_inner();
+        let t = self
+            .0
+            .tail_log(&r.name, convert::channel(r.channel), r.offset, r.length)
+            .await
+            .map_err(fault)?;
+        ok(v1::TailProcessLogResponse {
+            data: t.data,
+            offset: t.offset,
+            overflow: t.overflow,
+        })
+    }
+
+    async fn clear_process_logs(
+        &self,
+        r: Request<v1::ClearProcessLogsRequest>,
+    ) -> R<v1::ClearProcessLogsResponse> {
+        let name = r.into_inner().name;
+        self.0.clear_logs(&name).await.map_err(fault)?;
+        ok(v1::ClearProcessLogsResponse {})
+    }
+
+    async fn clear_all_process_logs(
+        &self,
+        _: Request<v1::ClearAllProcessLogsRequest>,
+    ) -> R<v1::ProcessResults> {
+        let rs = self.0.clear_all_logs().await;
+        ok(convert::results(rs.map_err(fault)?))
+    }
+
+    async fn reload_config(
+        &self,
+        _: Request<v1::ReloadConfigRequest>,
+    ) -> R<v1::ReloadConfigResponse> {
+        let c = self.0.reread().await.map_err(fault)?;
+        ok(v1::ReloadConfigResponse {
+            added: c.added,
+            changed: c.changed,
+            removed: c.removed,
+        })
+    }
+
+    async fn add_process_group(
+        &self,
+        r: Request<v1::AddProcessGroupRequest>,
+    ) -> R<v1::AddProcessGroupResponse> {
+        let name = r.into_inner().name;
+        self.0.add_group(&name).await.map_err(fault)?;
+        ok(v1::AddProcessGroupResponse {})
+    }
+
+    async fn remove_process_group(
+        &self,
+        r: Request<v1::RemoveProcessGroupRequest>,
+    ) -> R<v1::RemoveProcessGroupResponse> {
+        let name = r.into_inner().name;
+        self.0.remove_group(&name).await.map_err(fault)?;
+        ok(v1::RemoveProcessGroupResponse {})
+    }
+
+    type TailLogStream = std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = Result<v1::LogChunk, Status>> + Send + 'static>,
+    >;
+
+    async fn tail_log(&self, r: Request<v1::TailLogRequest>) -> R<Self::TailLogStream> {
+        let r = r.into_inner();
+        let source = if r.name.is_empty() {
+            LogSource::Main
+        } else {
+            LogSource::Process {
+                name: r.name,
+                channel: convert::channel(r.channel),
+            }
+        };
+        let initial = u64::try_from(r.initial_bytes).unwrap_or(0);
+        let follow = self.0.follow(&source, initial).await.map_err(fault)?;
+        ok(Box::pin(follow.chunks.map(|c| Ok(convert::log_chunk(c)))))
+    }
+
+    type SubscribeStream = std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = Result<v1::Event, Status>> + Send + 'static>,
+    >;
+
+    async fn subscribe(&self, _: Request<v1::SubscribeRequest>) -> R<Self::SubscribeStream> {
+        let rx = self.0.subscribe();
+        ok(Box::pin(futures_util::stream::unfold(
+            Some(rx),
+            |rx| async move {
+                let mut rx = rx?;
+                match rx.recv().await {
+                    Ok(ev) => Some((Ok(convert::event(ev)), Some(rx))),
+                    // Never a silently incomplete history: the client learns what it missed, and the
+                    // stream ends.
+                    Err(RecvError::Lagged(n)) => Some((
+                        Err(Status::data_loss(format!(
+                            "missed {n} events (the client was too slow): read the current state with GetAllProcessInfo and subscribe again"
+                        ))),
+                        None,
+                    )),
+                    Err(RecvError::Closed) => None,
+                }
+            },
+        )))
+    }
+}

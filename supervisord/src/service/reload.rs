@@ -1,0 +1,88 @@
+//! Reading the config file again: for `reread` (compare only) and for a reload (SIGHUP,
+//! `supervisorctl reload`), which a config with errors never starts: the running one is kept.
+//! Parsing reads files, globs includes and looks users up, so it runs on the blocking pool.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use shared::config::{Config, ConfigErrors, LoadOptions};
+use tracing::{error, warn};
+
+use crate::logging::mainlog::MainLog;
+use crate::supervisor::Handle;
+
+/// Why a config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error(
+        "not reloading: {} has errors; the running configuration is kept:\n{errors}",
+        path.display()
+    )]
+    Invalid { path: PathBuf, errors: ConfigErrors },
+    /// `reread`'s CANT_REREAD text is the errors alone.
+    #[error("{errors}")]
+    Unreadable { path: PathBuf, errors: ConfigErrors },
+    #[error("the daemon is shutting down")]
+    ShuttingDown,
+    #[error("internal error reading the config: {0}")]
+    Internal(String),
+}
+
+/// Where the config comes from, and what a reload reconfigures besides the actor.
+pub struct Reloader {
+    config_path: PathBuf,
+    load: LoadOptions,
+    mainlog: MainLog,
+    /// Echo the main log to stdout (foreground, not silent).
+    foreground: bool,
+}
+
+impl Reloader {
+    pub fn new(
+        config_path: PathBuf,
+        load: LoadOptions,
+        mainlog: MainLog,
+        foreground: bool,
+    ) -> Self {
+        Reloader {
+            config_path,
+            load,
+            mainlog,
+            foreground,
+        }
+    }
+
+    /// Reads and validates the config file without applying it (`reread`).
+    pub async fn read(self: &Arc<Self>) -> Result<Config, ReloadError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || shared::config::load(&me.config_path, &me.load))
+            .await
+            .map_err(|e| ReloadError::Internal(e.to_string()))?
+            .map_err(|errors| ReloadError::Unreadable {
+                path: self.config_path.clone(),
+                errors,
+            })
+    }
+
+    /// Validates the config now; when it is valid, the actor stops everything and starts again
+    /// with it (the reply comes once the actor has the request, not once it is done).
+    pub async fn reload(self: &Arc<Self>, handle: &Handle) -> Result<(), ReloadError> {
+        let new = match self.read().await {
+            Ok(c) => c,
+            Err(ReloadError::Unreadable { path, errors }) => {
+                return Err(ReloadError::Invalid { path, errors });
+            }
+            Err(e) => return Err(e),
+        };
+        for w in &new.warnings {
+            warn!("{w}");
+        }
+        if let Err(e) = self.mainlog.configure(&new.supervisord, self.foreground) {
+            error!("{e}");
+        }
+        handle
+            .request_reload(Arc::new(new))
+            .await
+            .map_err(|_| ReloadError::ShuttingDown)
+    }
+}
