@@ -352,6 +352,22 @@ pub fn relative_to(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
+/// `user` / `user:group` as a user option takes it: a uid, or a name the user database knows
+/// (looked up now, so a typo is a config error rather than a spawn error).
+pub fn user_spec(u: &str) -> ValueResult<()> {
+    let name = u.split_once(':').map_or(u, |(n, _)| n);
+    if name.parse::<u32>().is_ok() {
+        return Ok(());
+    }
+    match nix::unistd::User::from_name(name) {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(format!(
+            "invalid user name {name} (no such user in /etc/passwd)"
+        )),
+        Err(e) => Err(format!("cannot look up user {name}: {e}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

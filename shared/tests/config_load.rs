@@ -3,7 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use shared::config::{Config, ConfigErrors, LoadOptions, LogTarget, load, load_str};
+use shared::config::{
+    Config, ConfigErrors, FcgiConfig, FcgiSocket, LoadOptions, LogTarget, ProcessKind, load,
+    load_str,
+};
+use shared::events::{EventType, TickPeriod};
 use shared::signals::Signal;
 use shared::values::AutoRestart;
 
@@ -250,6 +254,79 @@ fn eventlistener_rules() {
     assert!(e.contains("unknown event type NOPE"), "{e}");
     let e = err("[eventlistener:l]\ncommand=x\nevents=TICK_5\nredirect_stderr=true\n");
     assert!(e.contains("not allowed for an eventlistener"), "{e}");
+    let e = err("[eventlistener:l]\ncommand=x\nevents=TICK_5\nbuffer_size=0\n");
+    assert!(e.contains("supervisord.conf:4: [eventlistener:l] buffer_size=\"0\": buffer_size must be at least 1"), "{e}");
+}
+
+#[test]
+fn process_kinds_are_typed() {
+    let (_d, c) = ok(
+        "[eventlistener:l]\ncommand=x\nevents=PROCESS_STATE, tick_60 ,REMOTE_COMMUNICATION\nbuffer_size=3\nnumprocs=2\nprocess_name=l%(process_num)d\n[fcgi-program:f]\ncommand=x\nsocket=unix:///tmp/%(program_name)s.sock\nsocket_mode=0660\nsocket_backlog=5\n[fcgi-program:t]\ncommand=x\nsocket=tcp://127.0.0.1:9000\n[program:p]\ncommand=x\n",
+    );
+    let kind = |name: &str| c.processes().find(|p| p.name == name).unwrap().kind.clone();
+    let ProcessKind::EventListener(l) = kind("l0") else {
+        panic!("a listener")
+    };
+    assert_eq!(
+        l.events,
+        vec![
+            EventType::ProcessState(None),
+            EventType::Tick(Some(TickPeriod::Sixty)),
+            EventType::RemoteCommunication
+        ]
+    );
+    assert_eq!(l.buffer_size, 3);
+    assert_eq!(l.result_handler, "supervisor.dispatchers:default_handler");
+    assert_eq!(kind("l1"), ProcessKind::EventListener(l));
+    assert_eq!(
+        kind("f"),
+        ProcessKind::Fcgi(FcgiConfig {
+            socket: FcgiSocket::Unix {
+                path: "/tmp/f.sock".into(),
+                owner: None,
+                mode: 0o660
+            },
+            backlog: Some(5)
+        })
+    );
+    assert_eq!(
+        kind("t"),
+        ProcessKind::Fcgi(FcgiConfig {
+            socket: FcgiSocket::Tcp {
+                host: "127.0.0.1".into(),
+                port: 9000
+            },
+            backlog: None
+        })
+    );
+    assert_eq!(kind("p"), ProcessKind::Program);
+}
+
+#[test]
+fn fcgi_socket_errors_are_located() {
+    let e = err("[fcgi-program:f]\ncommand=x\n");
+    assert!(
+        e.contains("[fcgi-program:f] section requires a socket= line"),
+        "{e}"
+    );
+    let e = err("[fcgi-program:f]\ncommand=x\nsocket=unix://rel.sock\n");
+    assert!(
+        e.contains("supervisord.conf:3: [fcgi-program:f] socket=")
+            && e.contains("not an absolute path"),
+        "{e}"
+    );
+    let e = err("[fcgi-program:f]\ncommand=x\nsocket=tcp://h:1\nsocket_mode=0600\n");
+    assert!(e.contains("apply to unix sockets"), "{e}");
+    let e = err("[fcgi-program:f]\ncommand=x\nsocket=tcp://h:70000\n");
+    assert!(e.contains("bad port"), "{e}");
+    let e = err("[fcgi-program:f]\ncommand=x\nsocket=unix:///tmp/x\nsocket_backlog=0\n");
+    assert!(
+        e.contains("socket_backlog must be between 1 and 65535"),
+        "{e}"
+    );
+    // The socket knows the program's name only, as in supervisor.
+    let e = err("[fcgi-program:f]\ncommand=x\nsocket=unix:///tmp/%(process_num)d\n");
+    assert!(e.contains("process_num"), "{e}");
 }
 
 #[test]

@@ -211,8 +211,8 @@ fn print_check(config: &Config) {
             if !p.depends_on.is_empty() {
                 extra.push(format!("depends_on={}", p.depends_on.join(",")));
             }
-            if p.section_kind != "program" {
-                extra.push(p.section_kind.to_string());
+            if p.kind != shared::config::ProcessKind::Program {
+                extra.push(p.kind.section_type().to_string());
             }
             println!(
                 "  {:<30} priority={:<5} {}{}",
@@ -236,7 +236,7 @@ fn print_check_json(config: &Config) {
             object(&[
                 ("name", string(&p.full_name())),
                 ("group", string(&g.name)),
-                ("kind", string(p.section_kind)),
+                ("kind", string(p.kind.section_type())),
                 ("command", string(&p.command)),
                 ("priority", p.priority.to_string()),
                 ("group_priority", g.priority.to_string()),

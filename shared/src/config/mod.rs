@@ -2,9 +2,12 @@
 //! validating it before anything starts. Errors and warnings name file, line, section and key.
 
 mod diagnostic;
+mod kinds;
 mod load;
+mod logging;
 mod model;
 mod program;
+mod reader;
 mod search;
 mod sections;
 mod validate;

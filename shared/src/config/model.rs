@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::events::EventType;
 use crate::signals::Signal;
 use crate::values::AutoRestart;
 
@@ -175,27 +176,63 @@ pub struct CtlConfig {
     pub history_file: Option<PathBuf>,
 }
 
+/// What a process is, and what its kind adds to a program.
 #[derive(Debug, Clone, PartialEq)]
-pub enum GroupKind {
+pub enum ProcessKind {
+    /// `[program:x]`.
     Program,
-    EventListener {
-        events: Vec<String>,
-        buffer_size: u64,
-        result_handler: String,
+    /// `[eventlistener:x]`: a member of the listener pool named after its group.
+    EventListener(ListenerConfig),
+    /// `[fcgi-program:x]`: every process of the section shares one listening socket.
+    Fcgi(FcgiConfig),
+}
+
+impl ProcessKind {
+    /// The section type that defines this kind (`program`, `eventlistener`, `fcgi-program`).
+    pub fn section_type(&self) -> &'static str {
+        match self {
+            ProcessKind::Program => "program",
+            ProcessKind::EventListener(_) => "eventlistener",
+            ProcessKind::Fcgi(_) => "fcgi-program",
+        }
+    }
+}
+
+/// An event listener pool's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerConfig {
+    /// The types the pool subscribes to (abstract ones stand for their family).
+    pub events: Vec<EventType>,
+    /// Events the pool holds while no listener is ready; the oldest is dropped beyond that.
+    pub buffer_size: usize,
+    /// `module:function` that interprets a listener's result.
+    pub result_handler: String,
+}
+
+/// An fcgi-program's socket, created by the daemon and passed to each process as its stdin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FcgiConfig {
+    pub socket: FcgiSocket,
+    /// `socket_backlog`: the listen() backlog (the system's default when absent).
+    pub backlog: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FcgiSocket {
+    /// `unix:///absolute/path`, with `socket_owner` (`user[:group]`) and `socket_mode`.
+    Unix {
+        path: PathBuf,
+        owner: Option<String>,
+        mode: u32,
     },
-    Fcgi {
-        socket: String,
-        socket_backlog: Option<u32>,
-        socket_owner: Option<String>,
-        socket_mode: u32,
-    },
+    /// `tcp://host:port`.
+    Tcp { host: String, port: u16 },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupConfig {
     pub name: String,
     pub priority: i64,
-    pub kind: GroupKind,
     /// Shared with the daemon's process table, so each config exists once in memory.
     pub processes: Vec<Arc<ProcessConfig>>,
     /// `[group:x]` (true) or the implicit group of one program section.
@@ -261,8 +298,7 @@ pub struct ProcessConfig {
     pub group: String,
     /// The section's program name (`[program:x]` → `x`).
     pub program: String,
-    /// `program`, `eventlistener` or `fcgi-program`.
-    pub section_kind: &'static str,
+    pub kind: ProcessKind,
     pub command: String,
     pub argv: Vec<String>,
     pub process_num: i64,
@@ -300,5 +336,10 @@ impl ProcessConfig {
     /// `group:name`, the name every API uses.
     pub fn full_name(&self) -> String {
         format!("{}:{}", self.group, self.name)
+    }
+
+    /// The section that defined the process (`program:web`), for messages.
+    pub fn section(&self) -> String {
+        format!("{}:{}", self.kind.section_type(), self.program)
     }
 }

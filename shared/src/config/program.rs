@@ -7,11 +7,10 @@ use std::sync::Arc;
 use crate::ini::Section;
 use crate::values;
 
-use super::load::{Reader, Sect};
-use super::sections::program_base;
+use super::reader::{Reader, Sect, program_base};
 use super::{
-    GroupConfig, GroupKind, LogConfig, LogTarget, ProcessConfig, RemoteSyslog, SupervisordConfig,
-    SyslogConfig, WatchConfig,
+    GroupConfig, LogTarget, ProcessConfig, ProcessKind, SupervisordConfig, SyslogConfig,
+    WatchConfig, kinds, logging,
 };
 
 const PROGRAM_KEYS: &[&str] = &[
@@ -142,7 +141,6 @@ pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<Gro
         out.push(GroupConfig {
             name: group_name,
             priority,
-            kind: GroupKind::Program,
             processes,
             explicit: true,
         });
@@ -168,12 +166,10 @@ pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<Gro
                 }
             };
             let fallback = (kind == "program").then_some(defaults).flatten();
-            let (processes, (priority, kind)) =
-                processes_from_section(r, sec, &name, fallback, sup);
+            let (processes, priority) = processes_from_section(r, sec, &name, fallback, sup);
             out.push(GroupConfig {
                 name,
                 priority,
-                kind,
                 processes,
                 explicit: false,
             });
@@ -189,35 +185,37 @@ pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<Gro
     out
 }
 
-/// One program-type section → its processes (numprocs of them), plus the group priority and
-/// kind the section implies when it forms its own group.
+/// What every process of one section shares.
+struct SectionFacts {
+    program: String,
+    group: String,
+    kind: ProcessKind,
+    priority: i64,
+}
+
+/// One program-type section → its processes (numprocs of them), plus the priority its group
+/// has when the section forms a group of its own.
 fn processes_from_section<'a>(
     r: &mut Reader<'a>,
     sec: &Section,
     group_name: &str,
     fallback: Option<&'a Section>,
     sup: &SupervisordConfig,
-) -> (Vec<Arc<ProcessConfig>>, (i64, GroupKind)) {
-    let (kind, program) = sec.name.split_once(':').unwrap_or(("program", &sec.name));
-    let section_kind: &'static str = match kind {
-        "eventlistener" => "eventlistener",
-        "fcgi-program" => "fcgi-program",
-        _ => "program",
-    };
+) -> (Vec<Arc<ProcessConfig>>, i64) {
+    let (section_type, program) = sec.name.split_once(':').unwrap_or(("program", &sec.name));
     let program = program.trim().to_owned();
     let mut exp = program_base(r);
     exp.set_str("program_name", &program);
     exp.set_str("group_name", group_name);
     let Some(mut s) = r.section(&sec.name, fallback, exp) else {
-        return (Vec::new(), (999, GroupKind::Program));
+        return (Vec::new(), 999);
     };
-
-    let default_priority = if section_kind == "eventlistener" {
-        "-1"
-    } else {
-        "999"
-    };
-    let priority = s.value("priority", default_priority, values::integer);
+    let listener = section_type == "eventlistener";
+    let priority = s.value(
+        "priority",
+        if listener { "-1" } else { "999" },
+        values::integer,
+    );
     let numprocs = s.value("numprocs", "1", values::integer);
     let numprocs_start = s.value("numprocs_start", "0", values::integer);
     if numprocs < 1 {
@@ -237,7 +235,7 @@ fn processes_from_section<'a>(
             format!("%(process_num) must be present within process_name when numprocs > 1 (numprocs={numprocs}); for example process_name=%(program_name)s_%(process_num)02d"),
         );
     }
-    let group_kind = group_kind(&mut s, section_kind);
+    let kind = kinds::process_kind(&mut s, section_type, &program);
     let stopasgroup = s.value("stopasgroup", "false", values::boolean);
     let killasgroup = s.value(
         "killasgroup",
@@ -251,7 +249,7 @@ fn processes_from_section<'a>(
             "cannot set stopasgroup=true and killasgroup=false",
         );
     }
-    if section_kind == "eventlistener" && s.value("redirect_stderr", "false", values::boolean) {
+    if listener && s.value("redirect_stderr", "false", values::boolean) {
         s.error(
             "redirect_stderr",
             Some("true"),
@@ -265,126 +263,29 @@ fn processes_from_section<'a>(
             format!("section [{}] does not specify a command", s.name()),
         );
     }
-
+    let facts = SectionFacts {
+        program,
+        group: group_name.to_owned(),
+        kind,
+        priority,
+    };
     let count = numprocs.max(1);
     let mut procs = Vec::with_capacity(usize::try_from(count).unwrap_or(1).min(1024));
     for process_num in numprocs_start..numprocs_start + count {
         s.exp.set_int("process_num", process_num);
         s.exp.set_int("numprocs", numprocs);
-        if let Some(p) = one_process(
-            &mut s,
-            program.clone(),
-            group_name,
-            section_kind,
-            process_num,
-            priority,
-            sup,
-        ) {
+        if let Some(p) = one_process(&mut s, &facts, process_num, sup) {
             procs.push(Arc::new(p));
         }
     }
-    s.warn_unknown_keys(
-        &[
-            PROGRAM_KEYS,
-            match section_kind {
-                "eventlistener" => &["events", "buffer_size", "result_handler"][..],
-                "fcgi-program" => &["socket", "socket_backlog", "socket_owner", "socket_mode"][..],
-                _ => &[][..],
-            },
-        ]
-        .concat(),
-    );
-    (procs, (priority, group_kind))
+    s.warn_unknown_keys(&[PROGRAM_KEYS, kinds::extra_keys(section_type)].concat());
+    (procs, priority)
 }
 
-fn group_kind(s: &mut Sect<'_, '_>, section_kind: &str) -> GroupKind {
-    match section_kind {
-        "eventlistener" => {
-            let events: Vec<String> = s
-                .string("events", None)
-                .unwrap_or_default()
-                .split(',')
-                .map(|e| e.trim().to_uppercase())
-                .filter(|e| !e.is_empty())
-                .collect();
-            if events.is_empty() {
-                s.error(
-                    "events",
-                    None,
-                    "an [eventlistener:x] section requires an events= line",
-                );
-            }
-            for e in &events {
-                if !crate::events::is_event_type(e) {
-                    s.error("events", Some(e), format!("unknown event type {e}"));
-                }
-            }
-            let buffer_size = s.value("buffer_size", "10", values::non_negative);
-            if buffer_size < 1 {
-                s.error(
-                    "buffer_size",
-                    s.raw("buffer_size").as_deref(),
-                    "buffer_size must be at least 1",
-                );
-            }
-            let result_handler = s
-                .string(
-                    "result_handler",
-                    Some("supervisor.dispatchers:default_handler"),
-                )
-                .unwrap_or_default();
-            GroupKind::EventListener {
-                events,
-                buffer_size,
-                result_handler,
-            }
-        }
-        "fcgi-program" => {
-            let socket = s.string("socket", None).unwrap_or_default();
-            let is_unix = socket.starts_with("unix://");
-            if !(is_unix || socket.starts_with("tcp://")) {
-                s.error(
-                    "socket",
-                    Some(&socket),
-                    "expected unix:///absolute/path or tcp://host:port",
-                );
-            }
-            let socket_backlog = s.optional("socket_backlog", |v| {
-                values::integer(v).and_then(|n| {
-                    u32::try_from(n)
-                        .ok()
-                        .filter(|n| (1..=65535).contains(n))
-                        .ok_or_else(|| "socket_backlog must be between 1 and 65535".to_string())
-                })
-            });
-            let socket_owner = s.non_empty("socket_owner");
-            let socket_mode = s.value("socket_mode", "0700", values::octal);
-            if !is_unix && (socket_owner.is_some() || s.has("socket_mode")) {
-                s.error(
-                    "socket_owner",
-                    None,
-                    "socket_owner and socket_mode apply to unix sockets only",
-                );
-            }
-            GroupKind::Fcgi {
-                socket,
-                socket_backlog,
-                socket_owner,
-                socket_mode,
-            }
-        }
-        _ => GroupKind::Program,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
 fn one_process(
     s: &mut Sect<'_, '_>,
-    program: String,
-    group_name: &str,
-    section_kind: &'static str,
+    facts: &SectionFacts,
     process_num: i64,
-    priority: i64,
     sup: &SupervisordConfig,
 ) -> Option<ProcessConfig> {
     // environment= is expanded before its own names exist; then they become ENV_ names for the
@@ -401,24 +302,11 @@ fn one_process(
             return None;
         }
     };
-    let command = s.string("command", None).unwrap_or_default();
-    let argv = match values::shell_split(&command) {
-        Ok(v) if !v.is_empty() => v,
-        Ok(_) => {
-            if s.has("command") {
-                s.error("command", Some(&command), "command is empty");
-            }
-            Vec::new()
-        }
-        Err(m) => {
-            s.error("command", Some(&command), m);
-            Vec::new()
-        }
-    };
-    let redirect_stderr =
-        section_kind != "eventlistener" && s.value("redirect_stderr", "false", values::boolean);
-    let stdout = log_config(s, "stdout", section_kind);
-    let mut stderr = log_config(s, "stderr", section_kind);
+    let (command, argv) = command(s);
+    let listener = matches!(facts.kind, ProcessKind::EventListener(_));
+    let redirect_stderr = !listener && s.value("redirect_stderr", "false", values::boolean);
+    let stdout = logging::log_config(s, "stdout", listener);
+    let mut stderr = logging::log_config(s, "stderr", listener);
     if redirect_stderr {
         if stderr.targets.iter().any(|t| t != &LogTarget::Auto) && s.has("stderr_logfile") {
             s.warn(
@@ -448,7 +336,7 @@ fn one_process(
     }
     let user = s.non_empty("user");
     if let Some(u) = &user
-        && let Err(m) = check_user(u)
+        && let Err(m) = values::user_spec(u)
     {
         s.error("user", Some(u), m);
     }
@@ -462,33 +350,16 @@ fn one_process(
     let serverurl = s
         .non_empty("serverurl")
         .filter(|u| !u.trim().eq_ignore_ascii_case("auto"));
-    let opt_signal = |s: &mut Sect<'_, '_>, key: &str| s.optional(key, values::signal);
-    let watch = WatchConfig {
-        restart_when_binary_changed: s.value(
-            "restart_when_binary_changed",
-            "false",
-            values::boolean,
-        ),
-        restart_cmd_when_binary_changed: s.non_empty("restart_cmd_when_binary_changed"),
-        restart_signal_when_binary_changed: opt_signal(s, "restart_signal_when_binary_changed"),
-        restart_directory_monitor: s
-            .non_empty("restart_directory_monitor")
-            .map(|d| values::relative_to(&here_dir, &values::expand_user(&d))),
-        restart_file_pattern: s
-            .string("restart_file_pattern", Some("*"))
-            .unwrap_or_else(|| "*".into()),
-        restart_cmd_when_file_changed: s.non_empty("restart_cmd_when_file_changed"),
-        restart_signal_when_file_changed: opt_signal(s, "restart_signal_when_file_changed"),
-    };
+    let stopasgroup = s.value("stopasgroup", "false", values::boolean);
     Some(ProcessConfig {
         name,
-        group: group_name.to_owned(),
-        program,
-        section_kind,
+        group: facts.group.clone(),
+        program: facts.program.clone(),
+        kind: facts.kind.clone(),
         command,
         argv,
         process_num,
-        priority,
+        priority: facts.priority,
         autostart: s.value("autostart", "true", values::boolean),
         startsecs: s.value("startsecs", "1", values::non_negative),
         startretries: s.value("startretries", "3", values::non_negative),
@@ -497,15 +368,12 @@ fn one_process(
         stopsignals: s.value("stopsignal", "TERM", values::signal_list),
         stopwaitsecs: s.value("stopwaitsecs", "10", values::non_negative),
         killwaitsecs: s.value("killwaitsecs", "2", values::non_negative),
-        stopasgroup: s.value("stopasgroup", "false", values::boolean),
-        killasgroup: {
-            let sag = s.value("stopasgroup", "false", values::boolean);
-            s.value(
-                "killasgroup",
-                if sag { "true" } else { "false" },
-                values::boolean,
-            )
-        },
+        stopasgroup,
+        killasgroup: s.value(
+            "killasgroup",
+            if stopasgroup { "true" } else { "false" },
+            values::boolean,
+        ),
         user,
         redirect_stderr,
         stdout,
@@ -522,7 +390,7 @@ fn one_process(
             if sup.strip_ansi { "true" } else { "false" },
             values::boolean,
         ),
-        watch,
+        watch: watch(s, &here_dir),
         syslog: SyslogConfig {
             facility: s.non_empty("syslog_facility"),
             tag: s.non_empty("syslog_tag"),
@@ -534,116 +402,43 @@ fn one_process(
     })
 }
 
-pub(super) fn check_user(u: &str) -> Result<(), String> {
-    let name = u.split_once(':').map_or(u, |(n, _)| n);
-    if name.parse::<u32>().is_ok() {
-        return Ok(());
-    }
-    match nix::unistd::User::from_name(name) {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(format!(
-            "invalid user name {name} (no such user in /etc/passwd)"
-        )),
-        Err(e) => Err(format!("cannot look up user {name}: {e}")),
-    }
+/// `command`, and its words as supervisor splits them.
+fn command(s: &mut Sect<'_, '_>) -> (String, Vec<String>) {
+    let command = s.string("command", None).unwrap_or_default();
+    let argv = match values::shell_split(&command) {
+        Ok(v) if !v.is_empty() => v,
+        Ok(_) => {
+            if s.has("command") {
+                s.error("command", Some(&command), "command is empty");
+            }
+            Vec::new()
+        }
+        Err(m) => {
+            s.error("command", Some(&command), m);
+            Vec::new()
+        }
+    };
+    (command, argv)
 }
 
-fn log_config(s: &mut Sect<'_, '_>, stream: &str, section_kind: &str) -> LogConfig {
-    let key = format!("{stream}_logfile");
-    let raw = s
-        .string(&key, Some("AUTO"))
-        .unwrap_or_else(|| "AUTO".into());
-    let mut syslog = s.value(&format!("{stream}_syslog"), "false", values::boolean);
-    let mut targets = Vec::new();
-    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match parse_target(part) {
-            Ok(Some(LogTarget::Syslog(None)))
-                if part.eq_ignore_ascii_case("syslog") && !raw.contains(',') =>
-            {
-                // Python's deprecated spelling: same as *_syslog=true with no file.
-                syslog = true;
-            }
-            Ok(Some(t)) => targets.push(t),
-            Ok(None) => {}
-            Err(m) => s.error(&key, Some(part), m),
-        }
-    }
-    let maxbytes = s.value(
-        &format!("{stream}_logfile_maxbytes"),
-        "50MB",
-        values::byte_size,
-    );
-    if targets.contains(&LogTarget::Auto) && maxbytes == 0 && section_kind != "eventlistener" {
-        s.warn(
-            Some(&key),
-            format!("AUTO logging used for {key} without rollover, set maxbytes > 0 to avoid filling up filesystem unintentionally"),
-        );
-    }
-    LogConfig {
-        targets,
-        maxbytes,
-        backups: s.value(
-            &format!("{stream}_logfile_backups"),
-            "10",
-            values::non_negative,
-        ),
-        capture_maxbytes: s.value(
-            &format!("{stream}_capture_maxbytes"),
-            "0",
-            values::byte_size,
-        ),
-        events_enabled: s.value(
-            &format!("{stream}_events_enabled"),
+/// The Go supervisord's restart-on-change options.
+fn watch(s: &mut Sect<'_, '_>, here_dir: &std::path::Path) -> WatchConfig {
+    let opt_signal = |s: &mut Sect<'_, '_>, key: &str| s.optional(key, values::signal);
+    WatchConfig {
+        restart_when_binary_changed: s.value(
+            "restart_when_binary_changed",
             "false",
             values::boolean,
         ),
-        syslog,
+        restart_cmd_when_binary_changed: s.non_empty("restart_cmd_when_binary_changed"),
+        restart_signal_when_binary_changed: opt_signal(s, "restart_signal_when_binary_changed"),
+        restart_directory_monitor: s
+            .non_empty("restart_directory_monitor")
+            .map(|d| values::relative_to(here_dir, &values::expand_user(&d))),
+        restart_file_pattern: s
+            .string("restart_file_pattern", Some("*"))
+            .unwrap_or_else(|| "*".into()),
+        restart_cmd_when_file_changed: s.non_empty("restart_cmd_when_file_changed"),
+        restart_signal_when_file_changed: opt_signal(s, "restart_signal_when_file_changed"),
     }
-}
-
-/// One log target: `NONE`/`OFF`, `AUTO`, `/dev/null`, `/dev/stdout`, `/dev/stderr`, `syslog`,
-/// `syslog @[udp|tcp:]host[:port]` or a file path whose directory exists.
-pub(crate) fn parse_target(t: &str) -> Result<Option<LogTarget>, String> {
-    let lower = t.to_lowercase();
-    match lower.as_str() {
-        "none" | "off" | "/dev/null" => return Ok(None),
-        "auto" => return Ok(Some(LogTarget::Auto)),
-        "/dev/stdout" => return Ok(Some(LogTarget::Stdout)),
-        "/dev/stderr" => return Ok(Some(LogTarget::Stderr)),
-        "syslog" => return Ok(Some(LogTarget::Syslog(None))),
-        _ => {}
-    }
-    if let Some(rest) = lower.strip_prefix("syslog") {
-        let rest = rest.trim();
-        let Some(addr) = rest.strip_prefix('@') else {
-            return Err(format!(
-                "expected syslog or syslog @[udp|tcp:]host[:port], got {t:?}"
-            ));
-        };
-        let (tcp, hostport) = if let Some(h) = addr.strip_prefix("tcp:") {
-            (true, h)
-        } else if let Some(h) = addr.strip_prefix("udp:") {
-            (false, h)
-        } else {
-            (false, addr)
-        };
-        let default_port = if tcp { 6514 } else { 514 };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                p.parse::<u16>()
-                    .map_err(|_| format!("bad syslog port in {t:?}"))?,
-            ),
-            None => (hostport, default_port),
-        };
-        if host.is_empty() {
-            return Err(format!("syslog target {t:?} has no host"));
-        }
-        return Ok(Some(LogTarget::Syslog(Some(RemoteSyslog {
-            tcp,
-            host: host.to_owned(),
-            port,
-        }))));
-    }
-    values::existing_dirpath(t).map(|p| Some(LogTarget::File(p)))
 }

@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::expand::Expansions;
 use crate::values;
 
-use super::load::Reader;
+use super::reader::Reader;
 use super::{CtlConfig, InetHttpServer, LogLevel, MainLog, SupervisordConfig, UnixHttpServer};
 
 const SUPERVISORD_KEYS: &[&str] = &[
@@ -113,7 +112,7 @@ pub(super) fn supervisord(r: &mut Reader<'_>) -> SupervisordConfig {
                 if u.is_empty() {
                     return Ok(None);
                 }
-                super::program::check_user(u).map(|()| Some(u.to_owned()))
+                values::user_spec(u).map(|()| Some(u.to_owned()))
             })
             .flatten(),
         directory: s.optional("directory", values::existing_directory),
@@ -282,13 +281,6 @@ pub(super) fn check_other_sections(r: &mut Reader<'_>) -> Vec<String> {
         });
     }
     rpc
-}
-
-/// Expansions for program-type sections before per-process names are added.
-pub(super) fn program_base(r: &Reader<'_>) -> Expansions {
-    let mut exp = r.base.clone();
-    exp.set_str("host_node_name", &r.host_node_name);
-    exp
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::load::Reader;
+use super::reader::Reader;
 use super::{Config, Diagnostic, ProcessConfig};
 
 pub(super) fn validate(r: &mut Reader<'_>, config: &mut Config) {
@@ -24,16 +24,15 @@ pub(super) fn validate(r: &mut Reader<'_>, config: &mut Config) {
             if let Some(prev) = seen.insert(p.full_name(), p) {
                 r.errors.push(Diagnostic {
                     line: Some(p.line),
-                    section: Some(format!("{}:{}", p.section_kind, p.program)),
+                    section: Some(p.section()),
                     key: Some("process_name".into()),
                     value: Some(p.name.clone()),
                     ..Diagnostic::file(
                         &p.file,
                         format!(
-                            "two processes are named {} (also defined by [{}:{}] at {}:{})",
+                            "two processes are named {} (also defined by [{}] at {}:{})",
                             p.full_name(),
-                            prev.section_kind,
-                            prev.program,
+                            prev.section(),
                             prev.file.display(),
                             prev.line
                         ),
@@ -60,7 +59,7 @@ pub(super) fn validate(r: &mut Reader<'_>, config: &mut Config) {
             if targets.is_empty() {
                 r.errors.push(Diagnostic {
                     line: Some(p.line),
-                    section: Some(format!("{}:{}", p.section_kind, p.program)),
+                    section: Some(p.section()),
                     key: Some("depends_on".into()),
                     value: Some(dep.clone()),
                     ..Diagnostic::file(&p.file, format!("depends_on names unknown program {dep:?}"))
@@ -75,7 +74,7 @@ pub(super) fn validate(r: &mut Reader<'_>, config: &mut Config) {
         r.errors.push(Diagnostic {
             line: first.map(|p| p.line),
             key: Some("depends_on".into()),
-            section: first.map(|p| format!("{}:{}", p.section_kind, p.program)),
+            section: first.map(ProcessConfig::section),
             ..Diagnostic::file(
                 first.map_or(config.file.clone(), |p| p.file.clone()),
                 format!("depends_on forms a cycle: {}", cycle.join(" -> ")),

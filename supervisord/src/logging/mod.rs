@@ -16,21 +16,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-/// A process's output stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Stdout,
-    Stderr,
-}
-
-impl Channel {
-    pub fn name(self) -> &'static str {
-        match self {
-            Channel::Stdout => "stdout",
-            Channel::Stderr => "stderr",
-        }
-    }
-}
+pub use shared::events::Channel;
 
 /// A piece of a log as its followers get it: the bytes, and where they start in everything
 /// written to that log since the daemon started (so a follower that falls behind can tell how
