@@ -47,6 +47,7 @@ impl Signal {
     pub const TERM: Signal = Signal(libc::SIGTERM);
     pub const KILL: Signal = Signal(libc::SIGKILL);
     pub const HUP: Signal = Signal(libc::SIGHUP);
+    pub const INT: Signal = Signal(libc::SIGINT);
 
     /// `TERM`, `sigterm`, `SIGTERM`, `15`, `RTMIN+3`.
     pub fn parse(s: &str) -> Result<Signal, String> {

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
+use tokio_util::task::TaskTracker;
 
 use super::sink::LogSink;
 
@@ -65,10 +66,11 @@ impl Pace {
     }
 }
 
-/// Starts pumping `fd` into `sink`. Errors of the sink are reported by the sink itself.
-pub fn pump(fd: OwnedFd, sink: SharedSink) -> std::io::Result<tokio::task::JoinHandle<()>> {
+/// Starts pumping `fd` into `sink`, as a task of `tracker`. Errors of the sink are reported by
+/// the sink itself.
+pub fn pump(fd: OwnedFd, sink: SharedSink, tracker: &TaskTracker) -> std::io::Result<()> {
     let mut rx = pipe::Receiver::from_owned_fd(fd)?;
-    Ok(tokio::spawn(async move {
+    tracker.spawn(async move {
         let mut buf = vec![0u8; CHUNK];
         let mut grown = false;
         let mut pace = Pace {
@@ -114,5 +116,6 @@ pub fn pump(fd: OwnedFd, sink: SharedSink) -> std::io::Result<tokio::task::JoinH
                 }
             }
         }
-    }))
+    });
+    Ok(())
 }

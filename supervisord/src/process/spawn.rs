@@ -12,23 +12,84 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use nix::unistd::{Gid, Uid};
 
-/// Everything needed to spawn one process, resolved by the actor from the config.
-#[derive(Debug, Clone)]
+/// Everything needed to spawn one process, resolved from the config before the fork.
+#[derive(Debug)]
 pub struct SpawnSpec {
+    /// The process's name, for error messages.
+    pub name: String,
+    /// The executable, found on PATH already.
+    pub filename: PathBuf,
     pub argv: Vec<String>,
     pub env: Vec<(OsString, OsString)>,
     pub directory: Option<PathBuf>,
     pub umask: Option<u32>,
     pub user: Option<UserSpec>,
-    /// Capture stdout (a pipe) or discard it (/dev/null).
-    pub capture_stdout: bool,
-    pub capture_stderr: bool,
-    pub redirect_stderr: bool,
+    pub stdin: Stdin,
+    pub stdout: Output,
+    pub stderr: ErrOutput,
+}
+
+/// What the child's stdin is.
+#[derive(Debug)]
+pub enum Stdin {
+    /// A pipe whose write end the daemon keeps (`sendProcessStdin`, event listeners).
+    Pipe,
+    /// `/dev/null`.
+    Null,
+    /// A descriptor of the daemon's that the child shares (an fcgi program's socket).
+    Fd(OwnedFd),
+}
+
+/// What the child's stdout is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// A pipe the daemon reads.
+    Pipe,
+    /// `/dev/null`: nothing wants the output.
+    Null,
+}
+
+/// What the child's stderr is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrOutput {
+    Pipe,
+    Null,
+    /// Wherever stdout goes (`redirect_stderr`).
+    Stdout,
+}
+
+/// Why a process could not be spawned. The texts are supervisor's `spawnerr`s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpawnError {
+    /// NO_FILE: the command is not where its path or PATH says (or it is empty).
+    #[error("{0}")]
+    NotFound(String),
+    /// NOT_EXECUTABLE: a directory, or a file without execute permission.
+    #[error("{0}")]
+    NotExecutable(String),
+    /// The user to run as can't be found.
+    #[error("{0}")]
+    User(String),
+    /// The environment can't be built (an env file can't be read).
+    #[error("{0}")]
+    Environment(String),
+    /// The system refused: pipes, the fork, a NUL byte in an argument.
+    #[error("{reason} for '{name}'")]
+    System { name: String, reason: String },
+}
+
+impl From<ResolveError> for SpawnError {
+    fn from(e: ResolveError) -> Self {
+        match e {
+            ResolveError::NotFound(m) => SpawnError::NotFound(m),
+            ResolveError::NotExecutable(m) => SpawnError::NotExecutable(m),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -178,9 +239,16 @@ struct ChildMessages {
     setuid: Vec<u8>,
 }
 
-/// Forks and execs `filename`. Returns the child and the parent's pipe ends. Errors here are
-/// failures before the child exists (pipes, fork); later failures show up as exit status 127.
-pub fn spawn(filename: &Path, spec: &SpawnSpec) -> Result<Spawned, String> {
+/// Forks and execs `spec.filename`. Returns the child and the parent's pipe ends. Errors here
+/// are failures before the child exists (pipes, fork); later failures show up as exit status
+/// 127.
+pub fn spawn(spec: SpawnSpec) -> Result<Spawned, SpawnError> {
+    let name = spec.name.clone();
+    fork_exec(spec).map_err(|reason| SpawnError::System { name, reason })
+}
+
+fn fork_exec(spec: SpawnSpec) -> Result<Spawned, String> {
+    let filename = spec.filename.as_path();
     let argv: Vec<CString> = spec
         .argv
         .iter()
@@ -230,35 +298,49 @@ pub fn spawn(filename: &Path, spec: &SpawnSpec) -> Result<Spawned, String> {
     let fd_limit = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
         .map_or(1024, |(soft, _)| soft.min(65536)) as libc::c_int;
 
-    let (stdin_r, stdin_w) = pipe()?;
     let mut cmd = Command::new(filename);
-    cmd.stdin(Stdio::from(stdin_r));
-    let (stdout_parent, stderr_parent);
-    if spec.capture_stdout || spec.redirect_stderr {
-        let (r, w) = pipe()?;
-        if spec.redirect_stderr {
-            let w2 = w.try_clone().map_err(|e| format!("dup: {e}"))?;
-            cmd.stderr(Stdio::from(w2));
+    let stdin_parent = match spec.stdin {
+        Stdin::Pipe => {
+            let (r, w) = pipe()?;
+            cmd.stdin(Stdio::from(r));
+            Some(w)
         }
-        cmd.stdout(Stdio::from(w));
-        stdout_parent = Some(r);
-    } else {
-        cmd.stdout(Stdio::null());
-        if spec.redirect_stderr {
+        Stdin::Null => {
+            cmd.stdin(Stdio::null());
+            None
+        }
+        Stdin::Fd(fd) => {
+            cmd.stdin(Stdio::from(fd));
+            None
+        }
+    };
+    let (stdout_parent, stdout_child) = match spec.stdout {
+        Output::Pipe => {
+            let (r, w) = pipe()?;
+            (Some(r), Some(w))
+        }
+        Output::Null => (None, None),
+    };
+    let stderr_parent = match spec.stderr {
+        ErrOutput::Stdout => {
+            let same = match &stdout_child {
+                Some(w) => Stdio::from(w.try_clone().map_err(|e| format!("dup: {e}"))?),
+                None => Stdio::null(),
+            };
+            cmd.stderr(same);
+            None
+        }
+        ErrOutput::Null => {
             cmd.stderr(Stdio::null());
+            None
         }
-        stdout_parent = None;
-    }
-    if spec.redirect_stderr {
-        stderr_parent = None;
-    } else if spec.capture_stderr {
-        let (r, w) = pipe()?;
-        cmd.stderr(Stdio::from(w));
-        stderr_parent = Some(r);
-    } else {
-        cmd.stderr(Stdio::null());
-        stderr_parent = None;
-    }
+        ErrOutput::Pipe => {
+            let (r, w) = pipe()?;
+            cmd.stderr(Stdio::from(w));
+            Some(r)
+        }
+    };
+    cmd.stdout(stdout_child.map_or_else(Stdio::null, Stdio::from));
     cmd.process_group(0);
 
     // SAFETY: the closure runs in the child between fork and exec. It only calls
@@ -329,7 +411,7 @@ pub fn spawn(filename: &Path, spec: &SpawnSpec) -> Result<Spawned, String> {
     drop(child);
     Ok(Spawned {
         pid,
-        stdin: Some(stdin_w),
+        stdin: stdin_parent,
         stdout: stdout_parent,
         stderr: stderr_parent,
     })

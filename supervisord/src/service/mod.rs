@@ -190,11 +190,8 @@ impl Service {
 
     /// Stops a process if it runs, then starts it and waits until it is RUNNING.
     pub async fn restart(&self, name: &str) -> Result<ProcessView, Fault> {
-        match self.handle.stop(name, true).await {
-            Ok(_) | Err(Fault::NotRunning(_)) => {}
-            Err(f) => return Err(f),
-        }
-        self.start(name, true).await
+        let info = self.handle.restart(name, true).await?;
+        Ok(ProcessView::at(info, wall_now()))
     }
 
     /// Starts every selected process that is not running, all at once; results in the order

@@ -1,58 +1,44 @@
 //! The supervisor actor: owns every process, applies every state change through
-//! [`crate::process::state::next`], and publishes each change. It waits on commands, child exits
-//! and timers only; an idle daemon never wakes.
+//! [`crate::process::state::next`], asks [`crate::process::policy`] what each exit, timer and
+//! request leads to, and publishes each change. It waits on commands, child exits and timers
+//! only; an idle daemon never wakes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::StreamExt;
-use shared::config::{Config, ProcessConfig};
-use shared::signals::Signal;
-use shared::values::AutoRestart;
+use shared::config::{Config, GroupConfig, ProcessConfig};
 use shared::{Fault, ProcessState, SupervisorState};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tokio_util::task::TaskTracker;
 use tokio_util::time::DelayQueue;
-use tracing::{debug, error, info, warn};
+use tracing::{error, warn};
 
 use crate::crit;
 use crate::events::Event;
-use crate::logging::capture;
 use crate::logging::mainlog::MainLog;
 use crate::logging::sink::LogSink;
-use crate::process::kill::{self, KillError};
-use crate::process::spawn::{self, SpawnSpec};
+use crate::process::policy::{self, StartGate, TimerKind, TimerStep};
 use crate::process::state::{Input, next};
-use crate::reaper::{self, Exit};
-
-use super::env;
+use crate::reaper::Exit;
 
 mod groups;
 mod requests;
 mod starting;
 mod stopping;
+
 use super::handle::{Command, DaemonStatus, Handle, ProcessInfo, Reply};
-use super::table::{Process, wall_now};
+use super::spawner::{OsSpawner, Spawner};
+use super::table::Process;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mood {
-    Running,
-    Restarting,
-    Shutdown,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum TimerKind {
-    StartSecs,
-    Backoff,
-    StopEscalate,
-    RestartPause,
-}
-
+/// A pending timer of one process.
 #[derive(Debug, Clone, Copy)]
 struct Timer {
     /// The process's id (stable when groups are added or removed).
     id: u64,
+    /// The process's `timer_gen` when this was set: a different one means it is stale.
     generation: u64,
     kind: TimerKind,
 }
@@ -65,8 +51,11 @@ pub struct Outcome {
 
 pub struct Supervisor {
     config: Arc<Config>,
+    /// The process table, in start order (group priority, then process priority).
     procs: Vec<Process>,
+    /// `group:name` → index in `procs`.
     by_name: HashMap<String, usize>,
+    /// A live child's pid → its process's id: exits arrive by pid.
     by_pid: HashMap<i32, u64>,
     /// Process id → index in `procs`.
     by_id: HashMap<u64, usize>,
@@ -74,24 +63,35 @@ pub struct Supervisor {
     /// The config read by the last `reread`, which `add` takes groups from.
     pending: Option<Arc<Config>>,
     /// The active groups, in start order (changed by `add` and `remove`).
-    groups: Vec<shared::config::GroupConfig>,
+    groups: Vec<GroupConfig>,
     commands: mpsc::Receiver<Command>,
     exits: mpsc::UnboundedReceiver<Exit>,
     timers: DelayQueue<Timer>,
     events: broadcast::Sender<Event>,
     /// The daemon's state and identifier for readers that must not wait for the actor.
     status: watch::Sender<DaemonStatus>,
-    mood: Mood,
+    /// RUNNING, or RESTARTING / SHUTDOWN while everything is being stopped.
+    state: SupervisorState,
     /// Groups still to stop (start order; stopped from the end), during shutdown or reload.
     stop_groups: Vec<Vec<usize>>,
+    /// Who asked for the shutdown: answered when the actor ends.
     shutdown_waiters: Vec<oneshot::Sender<()>>,
+    /// The config a reload switches to once everything has stopped, and who asked.
     reload: Option<(Arc<Config>, oneshot::Sender<()>)>,
+    /// Starts and restarts that wait: answered on RUNNING or on failure.
     start_waiters: Vec<(u64, Reply<ProcessInfo>)>,
+    /// Stops that wait: answered once stopped.
     stop_waiters: Vec<(u64, Reply<ProcessInfo>)>,
     exit_code: i32,
     mainlog: MainLog,
+    /// When "waiting for … to die" was last logged (every 3 s at most, as supervisor).
     last_wait_report: Option<Instant>,
+    /// Everything is stopped: the actor ends.
     finished: bool,
+    spawner: Box<dyn Spawner>,
+    /// The tasks reading children's output: the daemon waits for them at exit, so no byte a
+    /// child wrote is lost.
+    pumps: TaskTracker,
 }
 
 impl Supervisor {
@@ -100,6 +100,16 @@ impl Supervisor {
         config: Arc<Config>,
         mainlog: MainLog,
         exits: mpsc::UnboundedReceiver<Exit>,
+    ) -> (Supervisor, Handle) {
+        Self::with_spawner(config, mainlog, exits, Box::new(OsSpawner))
+    }
+
+    /// The same, with children started and signalled by `spawner`.
+    pub fn with_spawner(
+        config: Arc<Config>,
+        mainlog: MainLog,
+        exits: mpsc::UnboundedReceiver<Exit>,
+        spawner: Box<dyn Spawner>,
     ) -> (Supervisor, Handle) {
         let (tx, commands) = mpsc::channel(256);
         let events = crate::events::channel();
@@ -126,7 +136,7 @@ impl Supervisor {
             timers: DelayQueue::new(),
             events,
             status,
-            mood: Mood::Running,
+            state: SupervisorState::Running,
             stop_groups: Vec::new(),
             shutdown_waiters: Vec::new(),
             reload: None,
@@ -136,9 +146,16 @@ impl Supervisor {
             mainlog,
             last_wait_report: None,
             finished: false,
+            spawner,
+            pumps: TaskTracker::new(),
         };
         s.load_table(config);
         (s, handle)
+    }
+
+    /// The tasks that read children's output (wait for them after the actor has ended).
+    pub fn pumps(&self) -> TaskTracker {
+        self.pumps.clone()
     }
 
     fn load_table(&mut self, config: Arc<Config>) {
@@ -259,10 +276,15 @@ impl Supervisor {
         }
     }
 
+    /// The daemon is RUNNING: not stopping everything for a shutdown or a reload.
+    fn running(&self) -> bool {
+        self.state == SupervisorState::Running
+    }
+
     fn start_autostart(&mut self) {
         for i in 0..self.procs.len() {
             if self.procs[i].cfg.autostart && self.procs[i].state == ProcessState::Stopped {
-                let _ = self.start(i);
+                let _ = self.start(i, None);
             }
         }
     }
@@ -289,6 +311,13 @@ impl Supervisor {
         if to == ProcessState::Backoff {
             p.backoff += 1;
         }
+        if to != ProcessState::Stopping {
+            p.stop = None;
+        }
+        if to == ProcessState::Unknown {
+            // Nothing is known any more, so no start can be due after its stop.
+            p.gate = StartGate::Open;
+        }
         let expected =
             (to == ProcessState::Exited).then(|| p.cfg.exitcodes.contains(&p.exitstatus));
         let _ = self.events.send(Event::ProcessStateChanged {
@@ -305,18 +334,25 @@ impl Supervisor {
             ProcessState::Running => self.dependency_ready(i),
             ProcessState::Fatal => {
                 self.dependency_failed(i);
-                if self.mood == Mood::Running && self.config.supervisord.shutdown_on_fatal {
+                if self.running() && self.config.supervisord.shutdown_on_fatal {
                     crit!(
                         "{} entered FATAL state: shutting down (shutdown_on_fatal)",
                         self.procs[i].cfg.name
                     );
                     self.request_shutdown(1);
-                } else if self.mood == Mood::Running && self.exits_daemon(i) {
+                } else if self.running() && self.exits_daemon(i) {
                     crit!(
                         "{} entered FATAL state: shutting down (shutdown_on_exit)",
                         self.procs[i].cfg.name
                     );
                     self.request_shutdown(1);
+                }
+            }
+            ProcessState::Stopped if self.procs[i].gate == StartGate::AfterStop => {
+                // The second half of a restart.
+                self.procs[i].gate = StartGate::Open;
+                if self.running() {
+                    let _ = self.start(i, None);
                 }
             }
             _ => {}
@@ -334,6 +370,7 @@ impl Supervisor {
             .any(|n| matches_name(cfg, n))
     }
 
+    /// Answers the starts and stops of process `i` that waited for what just happened.
     fn resolve_waiters(&mut self, i: usize) {
         let p = &self.procs[i];
         let state = p.state;
@@ -345,12 +382,11 @@ impl Supervisor {
             }
             let result = if state == ProcessState::Running {
                 Some(Ok(p.info()))
+            } else if p.gate != StartGate::Open {
+                None
             } else if !p.spawnerr.is_empty() {
                 Some(Err(Fault::SpawnError(p.full_name.clone())))
-            } else if !matches!(state, ProcessState::Starting | ProcessState::Running)
-                && !p.waiting_deps
-                && !p.pending_start
-            {
+            } else if !matches!(state, ProcessState::Starting | ProcessState::Running) {
                 Some(Err(Fault::AbnormalTermination(p.full_name.clone())))
             } else {
                 None
@@ -392,33 +428,20 @@ impl Supervisor {
     // ----- timers -----------------------------------------------------------------------------
 
     fn on_timer(&mut self, t: Timer) {
-        let Some(&idx) = self.by_id.get(&t.id) else {
+        let Some(&i) = self.by_id.get(&t.id) else {
             return;
         };
-        let Some(p) = self.procs.get(idx) else {
+        let Some(p) = self.procs.get(i) else {
             return;
         };
         if p.timer_gen != t.generation {
             return;
         }
-        match t.kind {
-            TimerKind::StartSecs => {
-                if p.state == ProcessState::Starting {
-                    self.enter_running(idx);
-                }
-            }
-            TimerKind::Backoff => {
-                if p.state == ProcessState::Backoff && self.mood == Mood::Running {
-                    self.spawn(idx);
-                }
-            }
-            TimerKind::RestartPause => {
-                if p.pending_start && p.state.is_stopped() && self.mood == Mood::Running {
-                    self.procs[idx].pending_start = false;
-                    self.spawn(idx);
-                }
-            }
-            TimerKind::StopEscalate => self.escalate(idx),
+        match policy::on_timer(t.kind, p.state, p.gate, self.running()) {
+            TimerStep::EnterRunning => self.enter_running(i),
+            TimerStep::Spawn => self.spawn(i, None),
+            TimerStep::Escalate => self.escalate(i),
+            TimerStep::Ignore => {}
         }
     }
 }
@@ -427,3 +450,6 @@ impl Supervisor {
 fn matches_name(p: &ProcessConfig, name: &str) -> bool {
     p.program == name || p.group == name || p.name == name || p.full_name() == name
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,9 +4,40 @@
 
 use std::ffi::OsString;
 
+use std::path::PathBuf;
+
 use shared::config::{Config, ProcessConfig};
 
-use crate::process::spawn::UserSpec;
+use crate::process::spawn::{self, SpawnError, UserSpec};
+
+/// Everything about a spawn that comes from the system rather than the config: the user, the
+/// environment (env files are read now, so edits apply at the next start) and the executable
+/// found on that environment's PATH. Computed once per start.
+#[derive(Debug, Clone)]
+pub(super) struct Prepared {
+    pub(super) filename: PathBuf,
+    pub(super) env: Vec<(OsString, OsString)>,
+    pub(super) user: Option<UserSpec>,
+}
+
+/// Prepares a spawn of `p`. The errors are supervisor's spawnerr texts; NO_FILE and
+/// NOT_EXECUTABLE are also what `startProcess` answers before anything changes.
+pub(super) fn prepare(config: &Config, p: &ProcessConfig) -> Result<Prepared, SpawnError> {
+    let Some(program) = p.argv.first() else {
+        return Err(SpawnError::NotFound("command is empty".into()));
+    };
+    let user = match &p.user {
+        Some(u) => Some(spawn::lookup_user(u).map_err(SpawnError::User)?),
+        None => None,
+    };
+    let env = child_env(config, p, user.as_ref()).map_err(SpawnError::Environment)?;
+    let filename = spawn::resolve_command(program, path_for(&env).as_deref())?;
+    Ok(Prepared {
+        filename,
+        env,
+        user,
+    })
+}
 
 struct Env(Vec<(OsString, OsString)>);
 
@@ -22,7 +53,7 @@ impl Env {
 
 /// `SUPERVISOR_SERVER_URL`: the program's serverurl, else the first unix server, else the inet
 /// server (`localhost` for an empty or `*` host); none when no server is configured.
-pub(super) fn server_url(config: &Config, p: &ProcessConfig) -> Option<String> {
+fn server_url(config: &Config, p: &ProcessConfig) -> Option<String> {
     if let Some(u) = &p.serverurl {
         return Some(u.clone());
     }
@@ -39,8 +70,8 @@ pub(super) fn server_url(config: &Config, p: &ProcessConfig) -> Option<String> {
     })
 }
 
-/// Builds the environment for `p`. Env files are read now, so edits apply at the next start.
-pub(super) fn child_env(
+/// Builds the environment for `p`.
+fn child_env(
     config: &Config,
     p: &ProcessConfig,
     user: Option<&UserSpec>,
@@ -86,7 +117,7 @@ pub(super) fn child_env(
 }
 
 /// The PATH used to find the command: the program's configured PATH, else the daemon's.
-pub(super) fn path_for(env: &[(OsString, OsString)]) -> Option<OsString> {
+fn path_for(env: &[(OsString, OsString)]) -> Option<OsString> {
     env.iter()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.clone())

@@ -45,6 +45,12 @@ pub enum Command {
         wait: bool,
         reply: Reply<ProcessInfo>,
     },
+    /// Stop if running, then start once stopped; with `wait`, answered on RUNNING.
+    Restart {
+        name: String,
+        wait: bool,
+        reply: Reply<ProcessInfo>,
+    },
     Info {
         name: String,
         reply: Reply<ProcessInfo>,
@@ -143,6 +149,17 @@ impl Handle {
     pub async fn stop(&self, name: &str, wait: bool) -> Result<ProcessInfo, Fault> {
         let n = name.to_owned();
         self.ask(|reply| Command::Stop {
+            name: n,
+            wait,
+            reply,
+        })
+        .await?
+        .map_err(|f| f.named(name))
+    }
+
+    pub async fn restart(&self, name: &str, wait: bool) -> Result<ProcessInfo, Fault> {
+        let n = name.to_owned();
+        self.ask(|reply| Command::Restart {
             name: n,
             wait,
             reply,

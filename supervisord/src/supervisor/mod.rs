@@ -2,11 +2,14 @@
 //! [`Handle`]; it never blocks on I/O and wakes only for commands, child exits and timers.
 
 mod actor;
+mod child_io;
 mod env;
 mod handle;
+mod spawner;
 mod table;
 
 pub use actor::{Outcome, Supervisor};
 pub use handle::{Command, DaemonStatus, Handle, ProcessInfo};
+pub use spawner::{OsSpawner, Spawner};
 
 pub(crate) use table::wall_now;

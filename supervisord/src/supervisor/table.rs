@@ -2,13 +2,15 @@
 
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use shared::ProcessState;
 use shared::config::ProcessConfig;
+use tokio::time::Instant;
 
 use crate::logging::capture::SharedSink;
 use crate::logging::sink::LogSink;
+use crate::process::policy::{self, StartGate, StopProgress};
 
 use super::handle::ProcessInfo;
 
@@ -26,22 +28,16 @@ pub(super) struct Process {
     pub(super) laststop_wall: i64,
     /// Failed starts in a row (supervisor's `backoff`).
     pub(super) backoff: u64,
-    /// A stop was requested and the signal sent (supervisor's `killing`).
-    pub(super) killing: bool,
-    /// Stop signals already sent in this stop (the Go list, then SIGKILL).
-    pub(super) stop_step: usize,
-    /// SIGKILL was sent and killwaitsecs passed without an exit: shutdown stops waiting for it.
-    pub(super) abandoned: bool,
+    /// Why a requested start has not spawned yet.
+    pub(super) gate: StartGate,
+    /// The stop in progress: `Some` exactly while STOPPING (supervisor's `killing`).
+    pub(super) stop: Option<StopProgress>,
     pub(super) spawnerr: String,
     pub(super) exitstatus: i32,
     /// Bumped whenever pending timers for this process become stale.
     pub(super) timer_gen: u64,
     /// Spawns since the table was loaded (metrics).
     pub(super) starts: u64,
-    /// Start requested but a dependency is not RUNNING yet.
-    pub(super) waiting_deps: bool,
-    /// A start is scheduled after restartpause.
-    pub(super) pending_start: bool,
     pub(super) stdout: SharedSink,
     pub(super) stderr: SharedSink,
     /// The write end of the child's stdin, kept open like supervisor does.
@@ -75,15 +71,12 @@ impl Process {
             laststop: None,
             laststop_wall: 0,
             backoff: 0,
-            killing: false,
-            stop_step: 0,
-            abandoned: false,
+            gate: StartGate::Open,
+            stop: None,
             spawnerr: String::new(),
             exitstatus: 0,
             timer_gen: 0,
             starts: 0,
-            waiting_deps: false,
-            pending_start: false,
             stdout: Arc::new(Mutex::new(stdout)),
             stderr: Arc::new(Mutex::new(stderr)),
             stdin: None,
@@ -94,13 +87,12 @@ impl Process {
 
     /// Alive in the sense of shutdown: something may still have to be stopped or waited for.
     pub(super) fn is_live(&self) -> bool {
-        matches!(
-            self.state,
-            ProcessState::Starting
-                | ProcessState::Running
-                | ProcessState::Backoff
-                | ProcessState::Stopping
-        ) && !(self.state == ProcessState::Stopping && self.abandoned)
+        policy::is_live(self.state, self.abandoned())
+    }
+
+    /// SIGKILL was sent and nobody waits for this process any more.
+    pub(super) fn abandoned(&self) -> bool {
+        self.stop.is_some_and(|s| s.abandoned)
     }
 
     fn sink_path(sink: &SharedSink) -> String {

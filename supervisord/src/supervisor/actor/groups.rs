@@ -7,7 +7,7 @@ use shared::config::{Config, GroupConfig};
 use shared::{Fault, ProcessState};
 use tracing::info;
 
-use super::{Mood, Supervisor};
+use super::Supervisor;
 
 /// A group's config without where it was written, so moving a section is not a change.
 fn normalized(g: &GroupConfig) -> GroupConfig {
@@ -54,7 +54,7 @@ impl Supervisor {
 
     /// `addProcessGroup`: activates a group of the last config read, and starts what autostarts.
     pub(super) fn add_group(&mut self, name: &str) -> Result<(), Fault> {
-        if self.mood != Mood::Running {
+        if !self.running() {
             return Err(Fault::ShutdownState);
         }
         if self.groups.iter().any(|g| g.name == name) {
@@ -92,7 +92,7 @@ impl Supervisor {
         info!("added process group {name}");
         for i in ppos..ppos + count {
             if self.procs[i].cfg.autostart {
-                let _ = self.start(i);
+                let _ = self.start(i, None);
             }
         }
         Ok(())
@@ -100,7 +100,7 @@ impl Supervisor {
 
     /// `removeProcessGroup`: only a group whose processes are all stopped.
     pub(super) fn remove_group(&mut self, name: &str) -> Result<(), Fault> {
-        if self.mood != Mood::Running {
+        if !self.running() {
             return Err(Fault::ShutdownState);
         }
         if !self.groups.iter().any(|g| g.name == name) {

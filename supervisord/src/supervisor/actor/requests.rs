@@ -1,17 +1,40 @@
-//! Requests from clients: start, stop, signal, stdin, logs, lookups.
+//! Requests from clients: start, stop, restart, signal, stdin, logs, lookups.
 
-use super::*;
+use std::sync::Arc;
+
+use shared::config::ProcessConfig;
+use shared::names::Selection;
+use shared::signals::Signal;
+use shared::{Fault, ProcessState, SupervisorState};
+use tracing::{error, info};
+
+use super::Supervisor;
+use crate::process::kill::KillError;
+use crate::process::policy::StartGate;
+use crate::process::spawn::SpawnError;
+use crate::supervisor::env::{self, Prepared};
+use crate::supervisor::handle::{Command, ProcessInfo, Reply};
+use crate::supervisor::table::Process;
+
+/// What a client asked of one process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Start,
+    Stop,
+    Restart,
+}
 
 impl Supervisor {
-    // ----- commands -------------------------------------------------------------------------
-
     pub(super) fn handle(&mut self, cmd: Command) {
         match cmd {
             Command::Status { reply } => {
                 let _ = reply.send(self.procs.iter().map(Process::info).collect());
             }
-            Command::Start { name, wait, reply } => self.start_or_stop(&name, wait, reply, true),
-            Command::Stop { name, wait, reply } => self.start_or_stop(&name, wait, reply, false),
+            Command::Start { name, wait, reply } => self.request(&name, wait, reply, Op::Start),
+            Command::Stop { name, wait, reply } => self.request(&name, wait, reply, Op::Stop),
+            Command::Restart { name, wait, reply } => {
+                self.request(&name, wait, reply, Op::Restart);
+            }
             Command::Info { name, reply } => {
                 let r = self.lookup(&name).map(|i| self.procs[i].info());
                 let _ = reply.send(r.ok_or(Fault::BadName(name)));
@@ -69,7 +92,7 @@ impl Supervisor {
                 let _ = reply.send(v);
             }
             Command::Reread { config, reply } => {
-                let r = if self.mood == Mood::Running {
+                let r = if self.running() {
                     Ok(self.reread(config))
                 } else {
                     Err(Fault::ShutdownState)
@@ -84,33 +107,28 @@ impl Supervisor {
             }
             Command::Shutdown { reply } => {
                 self.shutdown_waiters.push(reply);
-                if self.mood != Mood::Shutdown {
-                    self.begin_stop_all(Mood::Shutdown);
+                if self.state != SupervisorState::Shutdown {
+                    self.begin_stop_all(SupervisorState::Shutdown);
                 }
             }
             Command::Reload { config, reply } => {
-                if self.mood == Mood::Shutdown {
+                if self.state == SupervisorState::Shutdown {
                     let _ = reply.send(());
                     return;
                 }
                 self.reload = Some((config, reply));
-                if self.mood != Mood::Restarting {
-                    self.begin_stop_all(Mood::Restarting);
+                if self.state != SupervisorState::Restarting {
+                    self.begin_stop_all(SupervisorState::Restarting);
                 }
             }
             Command::ReopenLogs => self.reopen_logs(),
         }
     }
 
-    /// A client's start or stop of one process; with `wait`, the reply waits for the effect.
-    pub(super) fn start_or_stop(
-        &mut self,
-        name: &str,
-        wait: bool,
-        reply: Reply<ProcessInfo>,
-        start: bool,
-    ) {
-        if self.mood != Mood::Running {
+    /// A client's start, stop or restart of one process; with `wait`, the reply waits for the
+    /// effect (RUNNING, or stopped).
+    fn request(&mut self, name: &str, wait: bool, reply: Reply<ProcessInfo>, op: Op) {
+        if !self.running() {
             let _ = reply.send(Err(Fault::ShutdownState));
             return;
         }
@@ -118,17 +136,19 @@ impl Supervisor {
             let _ = reply.send(Err(Fault::BadName(name.to_owned())));
             return;
         };
-        let result = if start {
-            self.precheck(i).and_then(|()| self.start(i))
-        } else {
-            self.stop_request(i)
+        let result = match op {
+            Op::Start => self
+                .precheck(i)
+                .and_then(|prepared| self.start(i, prepared)),
+            Op::Stop => self.stop_request(i),
+            Op::Restart => self.restart(i),
         };
         match result {
             Err(f) => {
                 let _ = reply.send(Err(f));
             }
-            Ok(()) if wait && start => self.start_waiters.push((self.procs[i].id, reply)),
-            Ok(()) if wait => self.stop_waiters.push((self.procs[i].id, reply)),
+            Ok(()) if wait && op == Op::Stop => self.stop_waiters.push((self.procs[i].id, reply)),
+            Ok(()) if wait => self.start_waiters.push((self.procs[i].id, reply)),
             Ok(()) => {
                 let _ = reply.send(Ok(self.procs[i].info()));
             }
@@ -136,9 +156,10 @@ impl Supervisor {
         self.resolve_waiters(i);
     }
 
-    /// startProcess's checks before anything changes: the command must exist and be runnable
-    /// (NO_FILE, NOT_EXECUTABLE), and the process must not be running (ALREADY_STARTED).
-    pub(super) fn precheck(&self, i: usize) -> Result<(), Fault> {
+    /// startProcess's checks before anything changes: the process must not be running
+    /// (ALREADY_STARTED) and its command must exist and be runnable (NO_FILE, NOT_EXECUTABLE).
+    /// What it prepared is for the spawn that follows.
+    fn precheck(&self, i: usize) -> Result<Option<Prepared>, Fault> {
         let p = &self.procs[i];
         if p.state.is_running() {
             return Err(Fault::AlreadyStarted(p.full_name.clone()));
@@ -149,24 +170,43 @@ impl Supervisor {
                 p.full_name
             )));
         }
-        let Some(program) = p.cfg.argv.first() else {
-            return Err(Fault::NoFile("command is empty".into()));
-        };
-        // The same PATH the spawn will use (environment layers and env files); an unreadable
-        // env file is the spawn's error to report, so fall back to the daemon's PATH here.
-        let path = env::child_env(&self.config, &p.cfg, None)
-            .ok()
-            .and_then(|e| env::path_for(&e))
-            .or_else(|| std::env::var_os("PATH"));
-        match spawn::resolve_command(program, path.as_deref()) {
-            Ok(_) => Ok(()),
-            Err(spawn::ResolveError::NotFound(m)) => Err(Fault::NoFile(m)),
-            Err(spawn::ResolveError::NotExecutable(m)) => Err(Fault::NotExecutable(m)),
+        self.check_command(i)
+    }
+
+    /// NO_FILE or NOT_EXECUTABLE when the command can't be run; other failures to prepare (an
+    /// env file, the user) are the spawn's to report.
+    fn check_command(&self, i: usize) -> Result<Option<Prepared>, Fault> {
+        match env::prepare(&self.config, &self.procs[i].cfg) {
+            Ok(prepared) => Ok(Some(prepared)),
+            Err(SpawnError::NotFound(m)) => Err(Fault::NoFile(m)),
+            Err(SpawnError::NotExecutable(m)) => Err(Fault::NotExecutable(m)),
+            Err(_) => Ok(None),
         }
     }
 
-    pub(super) fn signal_request(&mut self, name: &str, signal: &str) -> Result<(), Fault> {
-        if self.mood != Mood::Running {
+    /// Stops the process if it runs, and starts it once it has stopped.
+    fn restart(&mut self, i: usize) -> Result<(), Fault> {
+        match self.procs[i].state {
+            ProcessState::Running | ProcessState::Starting | ProcessState::Backoff => {
+                // Not stopped for a command that can't start again.
+                self.check_command(i)?;
+                self.procs[i].gate = StartGate::AfterStop;
+                self.stop(i);
+            }
+            ProcessState::Stopping => self.procs[i].gate = StartGate::AfterStop,
+            ProcessState::Stopped
+            | ProcessState::Exited
+            | ProcessState::Fatal
+            | ProcessState::Unknown => {
+                let prepared = self.precheck(i)?;
+                self.start(i, prepared)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn signal_request(&mut self, name: &str, signal: &str) -> Result<(), Fault> {
+        if !self.running() {
             return Err(Fault::ShutdownState);
         }
         let i = self
@@ -177,21 +217,21 @@ impl Supervisor {
         if !p.state.is_signallable() || p.pid == 0 {
             return Err(Fault::NotRunning(p.full_name.clone()));
         }
-        match kill::send(p.pid, sig, false) {
+        match self.spawner.signal(p.pid, sig, false) {
             Ok(()) | Err(KillError::Gone) => Ok(()),
             Err(KillError::Other(e)) => Err(Fault::Failed(format!("{}: {e}", p.full_name))),
         }
     }
 
-    pub(super) fn send_stdin(&mut self, name: &str, data: &[u8]) -> Result<(), Fault> {
-        if self.mood != Mood::Running {
+    fn send_stdin(&mut self, name: &str, data: &[u8]) -> Result<(), Fault> {
+        if !self.running() {
             return Err(Fault::ShutdownState);
         }
         let i = self
             .lookup(name)
             .ok_or_else(|| Fault::BadName(name.to_owned()))?;
         let p = &mut self.procs[i];
-        if p.pid == 0 || p.killing {
+        if p.pid == 0 || p.stop.is_some() {
             return Err(Fault::NotRunning(p.full_name.clone()));
         }
         let Some(fd) = p.stdin.as_ref() else {
@@ -218,7 +258,7 @@ impl Supervisor {
         Ok(())
     }
 
-    pub(super) fn clear_logs(&mut self, i: usize) -> Result<(), Fault> {
+    fn clear_logs(&mut self, i: usize) -> Result<(), Fault> {
         let p = &self.procs[i];
         for sink in [&p.stdout, &p.stderr] {
             sink.lock()
@@ -230,14 +270,16 @@ impl Supervisor {
     }
 
     /// `group:name`, or `name` for a process alone in its group of the same name.
-    pub(super) fn lookup(&self, name: &str) -> Option<usize> {
-        match name.split_once(':') {
-            Some(_) => self.by_name.get(name).copied(),
-            None => self.by_name.get(&format!("{name}:{name}")).copied(),
+    fn lookup(&self, name: &str) -> Option<usize> {
+        match Selection::namespec(name) {
+            Selection::Process { group, name } => {
+                self.by_name.get(&format!("{group}:{name}")).copied()
+            }
+            Selection::Group(_) | Selection::All => None,
         }
     }
 
-    pub(super) fn reopen_logs(&mut self) {
+    fn reopen_logs(&mut self) {
         info!("supervisord logreopen");
         if let Err(e) = self.mainlog.reopen() {
             error!("{e}");

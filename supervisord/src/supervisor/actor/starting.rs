@@ -1,71 +1,91 @@
 //! Starting: dependencies, restartpause, spawning, startsecs, backoff; and exits.
 
-use super::*;
+use std::time::Duration;
+
+use shared::{Fault, ProcessState};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use super::Supervisor;
+use crate::crit;
+use crate::process::policy::{
+    self, AfterExit, ExitFacts, ExitRules, ExitVerdict, Retry, StartGate, StartStep, TimerKind,
+};
+use crate::process::spawn::{SpawnError, SpawnSpec};
+use crate::process::state::Input;
+use crate::reaper::{self, Exit};
+use crate::supervisor::child_io;
+use crate::supervisor::env::{self, Prepared};
+use crate::supervisor::table::wall_now;
 
 impl Supervisor {
-    // ----- starting ---------------------------------------------------------------------------
-
-    /// A start request (or autostart): waits for dependencies and restartpause, then spawns.
-    pub(super) fn start(&mut self, i: usize) -> Result<(), Fault> {
+    /// A start request (or autostart, autorestart): waits for dependencies and restartpause,
+    /// then spawns. `prepared`: the spawn's system facts, when the caller has them already.
+    pub(super) fn start(&mut self, i: usize, prepared: Option<Prepared>) -> Result<(), Fault> {
         let p = &self.procs[i];
-        if p.state.is_running() || p.state == ProcessState::Stopping {
-            return Err(Fault::AlreadyStarted(p.full_name.clone()));
+        let dependencies_running = p
+            .deps
+            .iter()
+            .all(|&d| self.procs[d].state == ProcessState::Running);
+        let step = policy::start_step(
+            p.state,
+            p.gate,
+            dependencies_running,
+            p.laststop.map(|t| t.elapsed()),
+            Duration::from_secs(p.cfg.restartpause),
+        );
+        match step {
+            StartStep::AlreadyStarted => return Err(Fault::AlreadyStarted(p.full_name.clone())),
+            StartStep::Pending => {}
+            StartStep::WaitForDependencies => self.wait_for_dependencies(i),
+            StartStep::Pause(pause) => {
+                self.procs[i].gate = StartGate::RestartPause;
+                self.schedule(i, TimerKind::RestartPause, pause);
+            }
+            StartStep::Spawn => self.spawn(i, prepared),
         }
-        if p.waiting_deps || p.pending_start {
-            return Ok(());
-        }
-        let unmet: Vec<usize> = p
+        Ok(())
+    }
+
+    fn wait_for_dependencies(&mut self, i: usize) {
+        let unmet: Vec<usize> = self.procs[i]
             .deps
             .iter()
             .copied()
             .filter(|&d| self.procs[d].state != ProcessState::Running)
             .collect();
-        if !unmet.is_empty() {
-            self.procs[i].waiting_deps = true;
-            self.procs[i].spawnerr.clear();
-            let names: Vec<String> = unmet
-                .iter()
-                .map(|&d| self.procs[d].full_name.clone())
-                .collect();
-            info!(
-                "{} waits for {} to be RUNNING (depends_on)",
-                self.procs[i].cfg.name,
-                names.join(", ")
-            );
-            for d in unmet {
-                if self.procs[d].state.is_stopped() {
-                    let _ = self.start(d);
-                }
-            }
-            return Ok(());
-        }
-        let p = &self.procs[i];
-        if let Some(stop) = p.laststop {
-            let pause = Duration::from_secs(p.cfg.restartpause);
-            let since = stop.elapsed();
-            if since < pause {
-                self.procs[i].pending_start = true;
-                self.schedule(i, TimerKind::RestartPause, pause - since);
-                return Ok(());
+        let p = &mut self.procs[i];
+        p.gate = StartGate::WaitingDeps;
+        p.spawnerr.clear();
+        let names: Vec<&str> = unmet
+            .iter()
+            .map(|&d| self.procs[d].full_name.as_str())
+            .collect();
+        info!(
+            "{} waits for {} to be RUNNING (depends_on)",
+            self.procs[i].cfg.name,
+            names.join(", ")
+        );
+        for d in unmet {
+            if self.procs[d].state.is_stopped() {
+                let _ = self.start(d, None);
             }
         }
-        self.spawn(i);
-        Ok(())
     }
 
     pub(super) fn dependency_ready(&mut self, i: usize) {
-        if self.mood != Mood::Running {
+        if !self.running() {
             return;
         }
         for d in self.procs[i].dependents.clone() {
             let q = &self.procs[d];
-            if q.waiting_deps
+            if q.gate == StartGate::WaitingDeps
                 && q.deps
                     .iter()
                     .all(|&x| self.procs[x].state == ProcessState::Running)
             {
-                self.procs[d].waiting_deps = false;
-                let _ = self.start(d);
+                self.procs[d].gate = StartGate::Open;
+                let _ = self.start(d, None);
             }
         }
     }
@@ -73,9 +93,9 @@ impl Supervisor {
     pub(super) fn dependency_failed(&mut self, i: usize) {
         let name = self.procs[i].full_name.clone();
         for d in self.procs[i].dependents.clone() {
-            if self.procs[d].waiting_deps {
+            if self.procs[d].gate == StartGate::WaitingDeps {
                 let q = &mut self.procs[d];
-                q.waiting_deps = false;
+                q.gate = StartGate::Open;
                 q.spawnerr = format!("dependency '{name}' entered FATAL state; not started");
                 warn!("not starting {}: {}", q.cfg.name, q.spawnerr);
                 self.resolve_waiters(d);
@@ -84,25 +104,22 @@ impl Supervisor {
         }
     }
 
-    pub(super) fn spawn(&mut self, i: usize) {
+    pub(super) fn spawn(&mut self, i: usize, prepared: Option<Prepared>) {
         let p = &mut self.procs[i];
         if p.pid != 0 {
             warn!("process '{}' already running", p.cfg.name);
             return;
         }
-        p.killing = false;
+        p.stop = None;
         p.spawnerr.clear();
         p.exitstatus = 0;
-        p.stop_step = 0;
-        p.abandoned = false;
-        p.waiting_deps = false;
-        p.pending_start = false;
+        p.gate = StartGate::Open;
         p.laststart = Some(Instant::now());
         p.laststart_wall = wall_now();
         if !self.change_state(i, Input::Start) {
             return;
         }
-        match self.fork_exec(i) {
+        match self.fork_exec(i, prepared) {
             Ok(pid) => {
                 let p = &mut self.procs[i];
                 p.pid = pid;
@@ -116,7 +133,8 @@ impl Supervisor {
                     self.schedule(i, TimerKind::StartSecs, Duration::from_secs(startsecs));
                 }
             }
-            Err(msg) => {
+            Err(e) => {
+                let msg = e.to_string();
                 info!("spawnerr: {msg}");
                 self.procs[i].spawnerr = msg;
                 self.failed_start(i);
@@ -124,59 +142,41 @@ impl Supervisor {
         }
     }
 
-    /// Everything from the config to a running child; errors are supervisor's spawnerr texts.
-    pub(super) fn fork_exec(&mut self, i: usize) -> Result<i32, String> {
+    /// From the config to a running child: prepare (unless done), plan its descriptors, spawn,
+    /// and wire its output to its logs.
+    fn fork_exec(&mut self, i: usize, prepared: Option<Prepared>) -> Result<i32, SpawnError> {
         let p = &self.procs[i];
         let cfg = &p.cfg;
-        let Some(program) = cfg.argv.first() else {
-            return Err("command is empty".into());
+        let prepared = match prepared {
+            Some(prepared) => prepared,
+            None => env::prepare(&self.config, cfg)?,
         };
-        let user = match &cfg.user {
-            Some(u) => Some(spawn::lookup_user(u)?),
-            None => None,
+        let capture = |sink: &crate::logging::capture::SharedSink| {
+            !sink.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
         };
-        let env = env::child_env(&self.config, cfg, user.as_ref())?;
-        let filename = spawn::resolve_command(program, env::path_for(&env).as_deref())
-            .map_err(|e| e.message().to_owned())?;
-        let capture =
-            |sink: &capture::SharedSink| !sink.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
-        let spec = SpawnSpec {
-            argv: cfg.argv.clone(),
-            env,
-            directory: cfg.directory.clone(),
-            umask: cfg.umask,
-            user,
-            capture_stdout: capture(&p.stdout),
-            capture_stderr: capture(&p.stderr),
-            redirect_stderr: cfg.redirect_stderr,
-        };
+        let plan = child_io::plan(cfg, capture(&p.stdout), capture(&p.stderr));
         for sink in [&p.stdout, &p.stderr] {
             for r in sink.lock().unwrap_or_else(|e| e.into_inner()).open() {
-                error!("{r}");
+                tracing::error!("{r}");
             }
         }
-        let child =
-            spawn::spawn(&filename, &spec).map_err(|e| format!("{e} for '{}'", cfg.name))?;
+        let spec = SpawnSpec {
+            name: cfg.name.clone(),
+            filename: prepared.filename,
+            argv: cfg.argv.clone(),
+            env: prepared.env,
+            directory: cfg.directory.clone(),
+            umask: cfg.umask,
+            user: prepared.user,
+            stdin: plan.stdin,
+            stdout: plan.stdout,
+            stderr: plan.stderr,
+        };
+        let spawned = self.spawner.spawn(spec)?;
+        let pid = spawned.pid;
         let p = &mut self.procs[i];
-        for (fd, sink) in [(child.stdout, &p.stdout), (child.stderr, &p.stderr)] {
-            if let Some(fd) = fd
-                && let Err(e) = capture::pump(fd, sink.clone())
-            {
-                error!("can't read output of '{}': {e}", p.cfg.name);
-            }
-        }
-        if let Some(fd) = &child.stdin {
-            // Writes from clients must never block the actor.
-            let flags = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL)
-                .map(nix::fcntl::OFlag::from_bits_truncate)
-                .unwrap_or(nix::fcntl::OFlag::empty());
-            let _ = nix::fcntl::fcntl(
-                fd,
-                nix::fcntl::FcntlArg::F_SETFL(flags | nix::fcntl::OFlag::O_NONBLOCK),
-            );
-        }
-        p.stdin = child.stdin;
-        Ok(child.pid)
+        p.stdin = child_io::wire(&p.cfg.name, spawned, &p.stdout, &p.stderr, &self.pumps);
+        Ok(pid)
     }
 
     pub(super) fn enter_running(&mut self, i: usize) {
@@ -195,13 +195,9 @@ impl Supervisor {
             return;
         }
         let p = &self.procs[i];
-        if self.mood != Mood::Running {
-            self.give_up(i, false);
-        } else if p.backoff > p.cfg.startretries {
-            self.give_up(i, true);
-        } else {
-            let delay = Duration::from_secs(p.backoff);
-            self.schedule(i, TimerKind::Backoff, delay);
+        match policy::after_failed_start(p.backoff, p.cfg.startretries, self.running()) {
+            Retry::After(delay) => self.schedule(i, TimerKind::Backoff, delay),
+            Retry::GiveUp { exhausted } => self.give_up(i, exhausted),
         }
     }
 
@@ -221,78 +217,92 @@ impl Supervisor {
     // ----- exits ------------------------------------------------------------------------------
 
     pub(super) fn on_exit(&mut self, exit: Exit) {
+        let (es, msg) = reaper::describe(exit.status);
         let Some(i) = self
             .by_pid
             .remove(&exit.pid)
             .and_then(|id| self.by_id.get(&id).copied())
         else {
-            let (_, msg) = reaper::describe(exit.status);
             debug!("reaped unknown pid {} ({msg})", exit.pid);
             return;
         };
-        let (es, msg) = reaper::describe(exit.status);
+        let signal = match exit.status {
+            nix::sys::wait::WaitStatus::Signaled(_, sig, _) => Some(sig as i32),
+            _ => None,
+        };
+        let exits_daemon = self.exits_daemon(i);
+        let running = self.running();
         let p = &mut self.procs[i];
+        let facts = ExitFacts {
+            state: p.state,
+            stop_requested: p.stop.is_some(),
+            uptime: p.laststart.map_or(Duration::MAX, |t| t.elapsed()),
+            exitstatus: es,
+            signal,
+        };
+        let verdict = policy::on_exit(
+            &facts,
+            &ExitRules {
+                startsecs: Duration::from_secs(p.cfg.startsecs),
+                exitcodes: &p.cfg.exitcodes,
+                autorestart: p.cfg.autorestart,
+                daemon_running: running,
+                exits_daemon,
+            },
+        );
         p.pid = 0;
         p.stdin = None;
         p.timer_gen += 1;
         p.laststop = Some(Instant::now());
         p.laststop_wall = wall_now();
         let name = p.cfg.name.clone();
-        let expected = p.cfg.exitcodes.contains(&es);
-        let too_quickly = p.state == ProcessState::Starting
-            && p.laststart
-                .is_some_and(|t| t.elapsed() < Duration::from_secs(p.cfg.startsecs));
-        if p.killing {
-            p.killing = false;
-            p.exitstatus = es;
-            if expected {
-                info!("stopped: {name} ({msg})");
-            } else {
-                warn!("stopped: {name} ({msg})");
+        match verdict {
+            ExitVerdict::Stopped { expected } => {
+                p.exitstatus = es;
+                if expected {
+                    info!("stopped: {name} ({msg})");
+                } else {
+                    warn!("stopped: {name} ({msg})");
+                }
+                if p.state == ProcessState::Stopping {
+                    self.change_state(i, Input::Reaped);
+                }
             }
-            if p.state == ProcessState::Stopping {
-                self.change_state(i, Input::Reaped);
-            }
-        } else if too_quickly {
-            p.exitstatus = 0;
-            p.spawnerr = "Exited too quickly (process log may have details)".into();
-            warn!("exited: {name} ({msg}; not expected)");
-            self.failed_start(i);
-        } else {
-            p.backoff = 0;
-            p.exitstatus = es;
-            if p.state == ProcessState::Starting {
-                // Reached startsecs but the timer had not fired yet.
-                self.change_state(i, Input::StartSecsElapsed);
-            }
-            let p = &mut self.procs[i];
-            if expected {
-                info!("exited: {name} ({msg}; expected)");
-            } else {
-                p.spawnerr = format!("Bad exit code {es}");
+            ExitVerdict::FailedStart => {
+                p.exitstatus = 0;
+                p.spawnerr = "Exited too quickly (process log may have details)".into();
                 warn!("exited: {name} ({msg}; not expected)");
+                self.failed_start(i);
             }
-            self.change_state(i, Input::Exit);
-            if self.mood == Mood::Running && self.exits_daemon(i) {
-                let code = match exit.status {
-                    nix::sys::wait::WaitStatus::Signaled(_, sig, _) => 128 + sig as i32,
-                    _ => es,
-                };
-                crit!("{name} exited: shutting down (shutdown_on_exit), exit status {code}");
-                self.request_shutdown(code);
-            } else if self.mood == Mood::Running {
-                let p = &self.procs[i];
-                let restart = match p.cfg.autorestart {
-                    AutoRestart::Always => true,
-                    AutoRestart::Unexpected => !expected,
-                    AutoRestart::Never => false,
-                };
-                if restart {
-                    let _ = self.start(i);
+            ExitVerdict::Exited { expected, then } => {
+                p.backoff = 0;
+                p.exitstatus = es;
+                if p.state == ProcessState::Starting {
+                    // Reached startsecs but the timer had not fired yet.
+                    self.change_state(i, Input::StartSecsElapsed);
+                }
+                if expected {
+                    info!("exited: {name} ({msg}; expected)");
+                } else {
+                    self.procs[i].spawnerr = format!("Bad exit code {es}");
+                    warn!("exited: {name} ({msg}; not expected)");
+                }
+                self.change_state(i, Input::Exit);
+                match then {
+                    AfterExit::Stay => {}
+                    AfterExit::Restart => {
+                        let _ = self.start(i, None);
+                    }
+                    AfterExit::Shutdown(code) => {
+                        crit!(
+                            "{name} exited: shutting down (shutdown_on_exit), exit status {code}"
+                        );
+                        self.request_shutdown(code);
+                    }
                 }
             }
         }
-        if self.mood != Mood::Running {
+        if !self.running() {
             self.progress_stop_all();
         }
     }

@@ -1,18 +1,32 @@
 //! Stopping: stop signals and their escalation, and stopping everything for shutdown or reload.
 
-use super::*;
+use std::time::Duration;
+
+use shared::signals::Signal;
+use shared::{Fault, ProcessState, SupervisorState};
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+use super::Supervisor;
+use crate::crit;
+use crate::process::kill::KillError;
+use crate::process::policy::{self, ShutdownStep, StartGate, StopRules, StopStep, TimerKind};
+use crate::process::state::Input;
 
 impl Supervisor {
-    // ----- stopping ---------------------------------------------------------------------------
-
     /// A stop request from a client.
     pub(super) fn stop_request(&mut self, i: usize) -> Result<(), Fault> {
         let p = &mut self.procs[i];
-        if p.waiting_deps || p.pending_start {
-            p.waiting_deps = false;
-            p.pending_start = false;
-            p.timer_gen += 1;
-            return Ok(());
+        match p.gate {
+            StartGate::WaitingDeps | StartGate::RestartPause => {
+                // Nothing runs yet: the stop cancels the start.
+                p.gate = StartGate::Open;
+                p.timer_gen += 1;
+                return Ok(());
+            }
+            // The stop of a restart is under way: it now stays stopped.
+            StartGate::AfterStop => p.gate = StartGate::Open,
+            StartGate::Open => {}
         }
         if !p.state.is_running() && p.state != ProcessState::Stopping {
             return Err(Fault::NotRunning(p.full_name.clone()));
@@ -45,84 +59,90 @@ impl Supervisor {
         if p.state == ProcessState::Stopping {
             return;
         }
-        let sig = p.cfg.stopsignals.first().copied().unwrap_or(Signal::TERM);
-        p.stop_step = 1;
-        self.signal_for_stop(i, sig, self.procs[i].cfg.stopasgroup);
+        self.next_stop_step(i);
     }
 
-    pub(super) fn signal_for_stop(&mut self, i: usize, sig: Signal, group: bool) {
-        let p = &mut self.procs[i];
-        let as_group = if group { "process group " } else { "" };
-        debug!(
-            "killing {} (pid {}) {as_group}with signal {sig}",
-            p.cfg.name, p.pid
-        );
-        p.killing = true;
-        let wait = if sig == Signal::KILL {
-            p.cfg.killwaitsecs
-        } else {
-            p.cfg.stopwaitsecs
-        };
-        let pid = p.pid;
-        let name = p.cfg.name.clone();
-        if self.procs[i].state != ProcessState::Stopping && !self.change_state(i, Input::Stop) {
-            return;
-        }
-        match kill::send(pid, sig, group) {
-            Ok(()) | Err(KillError::Gone) => {
-                self.schedule(i, TimerKind::StopEscalate, Duration::from_secs(wait));
-            }
-            Err(KillError::Other(e)) => {
-                crit!("unknown problem killing {name} ({pid}): {e}");
-                let p = &mut self.procs[i];
-                p.killing = false;
-                self.change_state(i, Input::Lost);
-            }
-        }
-    }
-
+    /// stopwaitsecs (or killwaitsecs) passed and the process is still there.
     pub(super) fn escalate(&mut self, i: usize) {
         let p = &self.procs[i];
         if p.state != ProcessState::Stopping || p.pid == 0 {
             return;
         }
-        let n = p.cfg.stopsignals.len();
-        if p.stop_step < n {
-            let sig = p.cfg.stopsignals[p.stop_step];
-            self.procs[i].stop_step += 1;
-            self.signal_for_stop(i, sig, self.procs[i].cfg.stopasgroup);
-        } else if p.stop_step == n {
-            warn!("killing '{}' ({}) with SIGKILL", p.cfg.name, p.pid);
-            self.procs[i].stop_step += 1;
-            self.signal_for_stop(i, Signal::KILL, self.procs[i].cfg.killasgroup);
-        } else {
-            error!(
-                "'{}' (pid {}) is still alive {}s after SIGKILL (stuck in the kernel?); no longer waiting for it",
-                p.cfg.name, p.pid, p.cfg.killwaitsecs
-            );
-            self.procs[i].abandoned = true;
-            if self.mood != Mood::Running {
-                self.progress_stop_all();
+        self.next_stop_step(i);
+    }
+
+    /// The next stop signal in the list, then SIGKILL, then no longer waiting.
+    fn next_stop_step(&mut self, i: usize) {
+        let p = &self.procs[i];
+        let cfg = &p.cfg;
+        let sent = p.stop.map_or(0, |s| s.sent);
+        let rules = StopRules {
+            stopsignals: &cfg.stopsignals,
+            stopwait: Duration::from_secs(cfg.stopwaitsecs),
+            killwait: Duration::from_secs(cfg.killwaitsecs),
+            stopasgroup: cfg.stopasgroup,
+            killasgroup: cfg.killasgroup,
+        };
+        match policy::next_stop_step(sent, &rules) {
+            StopStep::Send {
+                signal,
+                group,
+                wait,
+            } => {
+                if sent >= cfg.stopsignals.len().max(1) {
+                    warn!("killing '{}' ({}) with SIGKILL", cfg.name, p.pid);
+                }
+                self.signal_for_stop(i, signal, group, wait);
+            }
+            StopStep::Abandon => {
+                error!(
+                    "'{}' (pid {}) is still alive {}s after SIGKILL (stuck in the kernel?); no longer waiting for it",
+                    cfg.name, p.pid, cfg.killwaitsecs
+                );
+                if let Some(s) = self.procs[i].stop.as_mut() {
+                    s.abandoned = true;
+                }
+                if !self.running() {
+                    self.progress_stop_all();
+                }
+            }
+        }
+    }
+
+    fn signal_for_stop(&mut self, i: usize, sig: Signal, group: bool, wait: Duration) {
+        let p = &self.procs[i];
+        let as_group = if group { "process group " } else { "" };
+        debug!(
+            "killing {} (pid {}) {as_group}with signal {sig}",
+            p.cfg.name, p.pid
+        );
+        let (pid, name) = (p.pid, p.cfg.name.clone());
+        if p.state != ProcessState::Stopping && !self.change_state(i, Input::Stop) {
+            return;
+        }
+        self.procs[i].stop.get_or_insert_default().sent += 1;
+        match self.spawner.signal(pid, sig, group) {
+            Ok(()) | Err(KillError::Gone) => self.schedule(i, TimerKind::StopEscalate, wait),
+            Err(KillError::Other(e)) => {
+                crit!("unknown problem killing {name} ({pid}): {e}");
+                self.change_state(i, Input::Lost);
             }
         }
     }
 
     pub(super) fn request_shutdown(&mut self, code: i32) {
-        if self.mood == Mood::Shutdown {
+        if self.state == SupervisorState::Shutdown {
             return;
         }
         self.exit_code = code;
-        self.begin_stop_all(Mood::Shutdown);
+        self.begin_stop_all(SupervisorState::Shutdown);
     }
 
     /// Stops every process group by group in reverse start order (dependents before what they
-    /// depend on), then shuts down or reloads.
-    pub(super) fn begin_stop_all(&mut self, mood: Mood) {
-        self.mood = mood;
-        self.publish_supervisor(match mood {
-            Mood::Shutdown => SupervisorState::Shutdown,
-            _ => SupervisorState::Restarting,
-        });
+    /// depend on), then shuts down (`to` = SHUTDOWN) or reloads (RESTARTING).
+    pub(super) fn begin_stop_all(&mut self, to: SupervisorState) {
+        self.state = to;
+        self.publish_supervisor(to);
         let mut groups: Vec<Vec<usize>> = Vec::new();
         let mut last_group: Option<&str> = None;
         for (i, p) in self.procs.iter().enumerate() {
@@ -135,10 +155,14 @@ impl Supervisor {
             }
         }
         for p in &mut self.procs {
-            if p.waiting_deps || p.pending_start {
-                p.waiting_deps = false;
-                p.pending_start = false;
-                p.timer_gen += 1;
+            match p.gate {
+                StartGate::WaitingDeps | StartGate::RestartPause => {
+                    p.gate = StartGate::Open;
+                    p.timer_gen += 1;
+                }
+                // Its stop goes on (with its escalation timer); only the start is dropped.
+                StartGate::AfterStop => p.gate = StartGate::Open,
+                StartGate::Open => {}
             }
         }
         self.stop_groups = groups;
@@ -174,53 +198,51 @@ impl Supervisor {
         self.stop_all_done();
     }
 
-    pub(super) fn stop_for_shutdown(&mut self, i: usize, waiting: &mut Vec<usize>) {
-        if !self.procs[i].is_live() {
-            return;
-        }
+    fn stop_for_shutdown(&mut self, i: usize, waiting: &mut Vec<usize>) {
         let live_dependents: Vec<usize> = self.procs[i]
             .dependents
             .iter()
             .copied()
             .filter(|&d| self.procs[d].is_live())
             .collect();
-        if !live_dependents.is_empty() {
-            for d in live_dependents {
-                self.stop_for_shutdown(d, waiting);
+        let p = &self.procs[i];
+        match policy::shutdown_step(p.state, p.abandoned(), !live_dependents.is_empty()) {
+            ShutdownStep::Done => {}
+            ShutdownStep::DependentsFirst => {
+                for d in live_dependents {
+                    self.stop_for_shutdown(d, waiting);
+                }
+                waiting.push(i);
             }
-            waiting.push(i);
-            return;
-        }
-        match self.procs[i].state {
-            ProcessState::Backoff => self.give_up(i, false),
-            ProcessState::Running | ProcessState::Starting => {
+            ShutdownStep::GiveUp => self.give_up(i, false),
+            ShutdownStep::Stop => {
                 self.stop(i);
                 if self.procs[i].is_live() {
                     waiting.push(i);
                 }
             }
-            ProcessState::Stopping => waiting.push(i),
-            _ => {}
+            ShutdownStep::Wait => waiting.push(i),
         }
     }
 
-    pub(super) fn stop_all_done(&mut self) {
-        match self.mood {
-            Mood::Shutdown => self.finished = true,
-            Mood::Restarting => {
+    fn stop_all_done(&mut self) {
+        match self.state {
+            SupervisorState::Shutdown => self.finished = true,
+            SupervisorState::Restarting => {
                 let Some((config, reply)) = self.reload.take() else {
-                    self.mood = Mood::Running;
+                    self.publish_supervisor(SupervisorState::Running);
+                    self.state = SupervisorState::Running;
                     return;
                 };
                 self.timers.clear();
-                self.by_pid.retain(|_, _| false);
+                self.by_pid.clear();
                 self.load_table(config);
-                self.mood = Mood::Running;
+                self.state = SupervisorState::Running;
                 self.publish_supervisor(SupervisorState::Running);
                 self.start_autostart();
                 let _ = reply.send(());
             }
-            Mood::Running => {}
+            SupervisorState::Running | SupervisorState::Fatal => {}
         }
     }
 }
