@@ -91,6 +91,7 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
         crit!("could not write pidfile {}: {e}", p.display());
     }
     info!("supervisord started with pid {}", std::process::id());
+    let pumps = supervisor.pumps();
     let mut actor = tokio::spawn(supervisor.run());
 
     let outcome = loop {
@@ -122,6 +123,15 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
             1
         }
     };
+    // Every child is gone: what they wrote is in their pipes. A grandchild may hold a pipe
+    // open forever, so each pump takes what is there now and ends.
+    pumps.finish();
+    if tokio::time::timeout(Duration::from_secs(10), pumps.wait())
+        .await
+        .is_err()
+    {
+        warn!("some child output could not be written to its logs in time");
+    }
     // Followers of logs may keep connections open forever: give the servers a moment only.
     servers.cancel();
     tasks.close();

@@ -304,9 +304,15 @@ fn start(cli: Cli, path: PathBuf, load: LoadOptions, config: Config) -> anyhow::
         config_path: path,
         load,
         foreground,
-        mainlog,
+        mainlog: mainlog.clone(),
     };
-    runtime.block_on(supervisord::run(Arc::new(config), opts))
+    let code = runtime.block_on(supervisord::run(Arc::new(config), opts));
+    // Outputs that are slow or stalled get a moment, not forever; the main log goes last, as
+    // the others report there what they had to drop.
+    supervisord::logging::console::flush(std::time::Duration::from_secs(2));
+    supervisord::logging::syslog_target::flush_all(std::time::Duration::from_secs(1));
+    mainlog.flush(std::time::Duration::from_secs(5));
+    code
 }
 
 /// minfds / minprocs: raise the soft (and if needed hard) limits, or refuse to start.

@@ -75,6 +75,8 @@ pub struct Daemon {
     pub status: Option<std::process::ExitStatus>,
     /// A command the daemon runs under (its last argument is the daemon's path).
     pub wrapper: Vec<String>,
+    /// The daemon's stdout when it is not a file (the write end of a pipe).
+    stdout: Option<std::os::fd::OwnedFd>,
 }
 
 impl Daemon {
@@ -103,9 +105,29 @@ impl Daemon {
             config,
             status: None,
             wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
+            stdout: None,
         };
         d.spawn(args);
         d
+    }
+
+    /// Starts the daemon with its stdout a pipe that nobody reads (a paused terminal, a
+    /// container log driver that stopped reading). Keep the returned read end open.
+    pub fn start_with_unread_stdout(body: &str) -> (Daemon, std::os::fd::OwnedFd) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("supervisord.conf");
+        std::fs::write(&config, Self::config_text(dir.path(), body)).expect("write config");
+        let (r, w) = nix::unistd::pipe().expect("pipe");
+        let mut d = Daemon {
+            dir,
+            child: None,
+            config,
+            status: None,
+            wrapper: Vec::new(),
+            stdout: Some(w),
+        };
+        d.spawn(&[]);
+        (d, r)
     }
 
     /// The standard `[supervisord]` section plus `body`.
@@ -133,7 +155,12 @@ impl Daemon {
     }
 
     fn spawn(&mut self, args: &[&str]) {
-        let out = std::fs::File::create(self.path("stdout.txt")).expect("stdout file");
+        let out = match self.stdout.take() {
+            Some(fd) => Stdio::from(fd),
+            None => {
+                Stdio::from(std::fs::File::create(self.path("stdout.txt")).expect("stdout file"))
+            }
+        };
         let err = std::fs::File::create(self.path("stderr.txt")).expect("stderr file");
         let mut cmd = match self.wrapper.split_first() {
             Some((first, rest)) => {
@@ -167,6 +194,29 @@ impl Daemon {
     /// Runs our `supervisorctl -s <socket> args…`; returns (exit code, stdout, stderr).
     pub fn ctl(&self, args: &[&str]) -> Output {
         run_ctl(&[&["-s", &self.url()], args].concat())
+    }
+
+    /// Runs our `supervisorctl -s <socket> args…` and fails the test if it has not answered by
+    /// the deadline (it is killed then).
+    pub fn ctl_in_time(&self, args: &[&str]) -> Output {
+        let mut child = Command::new(bin("supervisorctl"))
+            .args(["-s", &self.url()])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run supervisorctl");
+        let start = Instant::now();
+        while child.try_wait().expect("try_wait").is_none() {
+            if start.elapsed() > DEADLINE {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("supervisorctl {args:?} got no answer in {DEADLINE:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Output::from(child.wait_with_output().expect("output"))
     }
 
     /// Runs Python's `supervisorctl -s <socket> args…`.

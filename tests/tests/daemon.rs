@@ -2,7 +2,8 @@
 //! output never stalling supervision, syslog targets, idleness, AUTO log cleanup, main log
 //! rotation, resource limits.
 
-use std::net::UdpSocket;
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::Duration;
@@ -190,6 +191,121 @@ fn remote_syslog_target_over_udp() {
     assert!(msg.contains("mytag"), "{msg}");
     assert!(msg.starts_with("<14>"), "user.info priority: {msg}");
     assert_eq!(d.stop(), 0);
+}
+
+#[test]
+fn remote_syslog_over_tcp_sends_a_line_per_message_tagged_with_the_childs_pid() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let mut d = Daemon::start(&format!(
+        r#"
+        [program:tcplog]
+        command=sh -c 'echo one; echo two; echo three; exec sleep 600'
+        startsecs=0
+        stdout_logfile=syslog @tcp:127.0.0.1:{port}
+        syslog_tag=tcptag
+        "#
+    ));
+    let pid = d.spawned_pid("tcplog");
+    // accept() has no timeout: wait for the daemon to connect first.
+    listener.set_nonblocking(true).expect("nonblocking");
+    let conn = wait_for("the daemon's syslog connection", || {
+        listener.accept().ok().map(|(c, _)| c)
+    });
+    conn.set_nonblocking(false).expect("blocking");
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let lines: Vec<String> = BufReader::new(conn)
+        .lines()
+        .take(3)
+        .collect::<Result<_, _>>()
+        .expect("three lines");
+    for (line, word) in lines.iter().zip(["one", "two", "three"]) {
+        assert!(line.starts_with("<14>"), "user.info priority: {line}");
+        assert!(line.ends_with(&format!(" tcptag[{pid}]: {word}")), "{line}");
+    }
+    assert_eq!(d.stop(), 0);
+}
+
+#[test]
+fn a_stdout_nobody_reads_stalls_neither_the_daemon_nor_a_childs_log_file() {
+    // Regression: #9, a stalled /dev/stdout froze status, start and stop for everyone.
+    let (mut d, _unread) = Daemon::start_with_unread_stdout(
+        r#"
+        [program:loud]
+        command=sh -c 'seq 1 300000; exec sleep 600'
+        startsecs=0
+        stdout_logfile=/dev/stdout, %(here)s/loud.log
+        stdout_logfile_maxbytes=0
+        [program:other]
+        command=sleep 600
+        autostart=false
+        startsecs=0
+        "#,
+    );
+    // 2 MB through a 64 KiB pipe nobody reads: most of it can't go there.
+    d.wait_log("the daemon's standard output is not keeping up");
+    let status = d.ctl_in_time(&["status"]);
+    assert!(status.stdout.contains("loud"), "{status:?}");
+    let start = d.ctl_in_time(&["start", "other"]);
+    assert_eq!(start.stdout.trim(), "other: started", "{start:?}");
+    let stop = d.ctl_in_time(&["stop", "other"]);
+    assert_eq!(stop.stdout.trim(), "other: stopped", "{stop:?}");
+    // The file target lost nothing.
+    let expected: String = (1..=300000).map(|i| format!("{i}\n")).collect();
+    wait_for("every line in loud.log", || {
+        (read(&d.path("loud.log")).len() >= expected.len()).then_some(())
+    });
+    assert!(
+        read(&d.path("loud.log")) == expected,
+        "loud.log is complete"
+    );
+    assert_eq!(d.stop(), 0);
+    // What was dropped is counted in the main log.
+    let log = d.log();
+    assert!(
+        log.contains("the daemon's standard output ") && log.contains(" from 'loud' stdout"),
+        "{log}"
+    );
+}
+
+#[test]
+fn output_written_while_stopping_reaches_the_log_in_full() {
+    // The child writes 12 MB as it is told to stop, to its file and to a syslog server that
+    // never reads; a grandchild in its own session keeps the pipe open after the child exits.
+    // Regression: #9, the daemon hung at exit and the file lost the end of the output.
+    let stalled = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = stalled.local_addr().expect("addr").port();
+    let line = "line-%g-padded-to-sixty-bytes-so-the-payload-is-large-xxxxx";
+    let mut d = Daemon::start(&format!(
+        r#"
+        [program:farewell]
+        command=sh -c 'setsid sleep 6107 & trap "seq -f {fmt} 1 200000; exit 0" TERM; while :; do sleep 0.1; done'
+        startsecs=0
+        stdout_logfile=%(here)s/farewell.log, syslog @tcp:127.0.0.1:{port}
+        stdout_logfile_maxbytes=0
+        "#,
+        fmt = line.replace('%', "%%"),
+    ));
+    d.wait_log("success: farewell entered RUNNING state");
+    assert_eq!(d.stop(), 0);
+    let expected: String = (1..=200000)
+        .map(|i| format!("{}\n", line.replace("%g", &i.to_string())))
+        .collect();
+    let got = read(&d.path("farewell.log"));
+    assert!(
+        got == expected,
+        "farewell.log has {} of {} bytes",
+        got.len(),
+        expected.len()
+    );
+    for pid in tests::pids_with_cmdline("sleep 6107") {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    drop(stalled);
 }
 
 /// Sum of context switches of every thread of `pid`.

@@ -252,7 +252,7 @@ pub enum LogTarget {
     Syslog(Option<RemoteSyslog>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RemoteSyslog {
     pub tcp: bool,
     pub host: String,

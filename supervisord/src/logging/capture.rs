@@ -1,5 +1,6 @@
 //! Pumps a child's stdout or stderr pipe into its [`LogSink`]. One task per stream; it ends at
-//! EOF (the child and every descendant holding the pipe have closed it).
+//! EOF (the child and every descendant holding the pipe have closed it), or at the daemon's
+//! exit once it has taken what the pipe holds.
 //!
 //! Pacing: a child that writes in small pieces would wake the daemon once per write. After a
 //! small read the pump therefore steps out of epoll for a millisecond, so that one wakeup
@@ -10,11 +11,12 @@
 //! (`fs.pipe-user-pages-soft`), which a few hundred quiet programs must not use up.
 
 use std::os::fd::OwnedFd;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::sink::LogSink;
@@ -41,7 +43,32 @@ const GROW: f64 = 32e6;
 /// How often the rate is measured.
 const WINDOW: Duration = Duration::from_millis(10);
 
-pub type SharedSink = Arc<Mutex<LogSink>>;
+/// A stream's sink, shared by the pumps of that stream (a new child's, and an old one's that a
+/// grandchild still writes to).
+pub type SharedSink = Arc<tokio::sync::Mutex<LogSink>>;
+
+/// Every pump of the daemon: tracked, so that at exit every byte a child wrote before it
+/// exited reaches its log.
+#[derive(Clone, Default)]
+pub struct Pumps {
+    tracker: TaskTracker,
+    /// Cancelled at exit, once the children are gone: each pump takes what its pipe holds
+    /// and ends (a grandchild may keep a pipe open forever).
+    drain: CancellationToken,
+}
+
+impl Pumps {
+    /// Tells every pump to finish with what its pipe holds now.
+    pub fn finish(&self) {
+        self.drain.cancel();
+        self.tracker.close();
+    }
+
+    /// Waits for every pump to end (after [`Pumps::finish`]).
+    pub async fn wait(&self) {
+        self.tracker.wait().await;
+    }
+}
 
 /// The stream's recent rate, measured over [`WINDOW`]s.
 struct Pace {
@@ -66,11 +93,22 @@ impl Pace {
     }
 }
 
-/// Starts pumping `fd` into `sink`, as a task of `tracker`. Errors of the sink are reported by
-/// the sink itself.
-pub fn pump(fd: OwnedFd, sink: SharedSink, tracker: &TaskTracker) -> std::io::Result<()> {
+async fn write(sink: &SharedSink, data: &[u8], pid: i32) {
+    let reports = sink.lock().await.write(data, pid);
+    for r in reports {
+        tracing::error!("{r}");
+    }
+}
+
+/// Starts pumping `fd` (output of process `pid`) into `sink`, as one of `pumps`. It first
+/// opens the sink's files (supervisor creates them when the process spawns).
+pub fn pump(fd: OwnedFd, sink: SharedSink, pid: i32, pumps: &Pumps) -> std::io::Result<()> {
     let mut rx = pipe::Receiver::from_owned_fd(fd)?;
-    tracker.spawn(async move {
+    let drain = pumps.drain.clone();
+    pumps.tracker.spawn(async move {
+        for r in sink.lock().await.open() {
+            tracing::error!("{r}");
+        }
         let mut buf = vec![0u8; CHUNK];
         let mut grown = false;
         let mut pace = Pace {
@@ -80,16 +118,24 @@ pub fn pump(fd: OwnedFd, sink: SharedSink, tracker: &TaskTracker) -> std::io::Re
             chatty: false,
         };
         loop {
-            match rx.read(&mut buf).await {
+            let read = tokio::select! {
+                r = rx.read(&mut buf) => r,
+                () = drain.cancelled() => {
+                    // The children are gone: what is in the pipe is all there will be, unless a
+                    // grandchild still holds it, and nobody waits for that.
+                    while let Ok(n) = rx.try_read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        write(&sink, &buf[..n], pid).await;
+                    }
+                    break;
+                }
+            };
+            match read {
                 Ok(0) => break,
                 Ok(n) => {
-                    let reports = sink
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .write(&buf[..n]);
-                    for r in reports {
-                        tracing::error!("{r}");
-                    }
+                    write(&sink, &buf[..n], pid).await;
                     pace.record(n);
                     if pace.chatty && !grown {
                         grown = true;
@@ -102,7 +148,10 @@ pub fn pump(fd: OwnedFd, sink: SharedSink, tracker: &TaskTracker) -> std::io::Re
                         let Ok(fd) = rx.into_nonblocking_fd() else {
                             break;
                         };
-                        tokio::time::sleep(PAUSE).await;
+                        tokio::select! {
+                            () = tokio::time::sleep(PAUSE) => {}
+                            () = drain.cancelled() => {}
+                        }
                         rx = match pipe::Receiver::from_owned_fd(fd) {
                             Ok(r) => r,
                             Err(_) => break,

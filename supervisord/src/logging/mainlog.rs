@@ -5,9 +5,9 @@
 //! Levels: tracing's ERROR/WARN/INFO/DEBUG/TRACE print as ERRO/WARN/INFO/DEBG/TRAC; events with
 //! target `crit` print as CRIT and those with target `blather` as BLAT (supervisor's extra levels).
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use shared::config::{LogLevel, MainLog as MainLogCfg, SupervisordConfig};
 use tracing::field::{Field, Visit};
@@ -15,7 +15,9 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
 use super::rotate::RotatingFile;
-use super::syslog_target::SyslogTarget;
+use super::syslog_target::SyslogOutput;
+use super::writer::{Target, Writer};
+use super::{FollowHub, FollowRx, console};
 
 /// Logs at supervisor's CRIT level.
 #[macro_export]
@@ -23,15 +25,32 @@ macro_rules! crit {
     ($($arg:tt)*) => { ::tracing::error!(target: "crit", $($arg)*) };
 }
 
+/// Lines waiting for a slow disk before more are dropped.
+const CAPACITY: usize = 4 << 20;
+
+/// The main log file, written by its own thread: whoever logs (the actor included) never
+/// waits for the disk.
+struct MainFile(Option<RotatingFile>);
+
+impl Target for MainFile {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self.0.as_mut() {
+            Some(f) => f.write_record(data),
+            None => Ok(()),
+        }
+    }
+}
+
 struct State {
-    followers: super::FollowHub,
-    file: Option<RotatingFile>,
-    syslog: Option<SyslogTarget>,
+    followers: FollowHub,
+    /// Started with the first log file.
+    file: Option<Writer<MainFile>>,
+    syslog: Option<SyslogOutput>,
     path: Option<PathBuf>,
     echo: bool,
     level: LogLevel,
-    /// Lines logged before the file could be opened, replayed once it is (startup order).
-    failed: bool,
+    /// Who writes, in drop reports.
+    from: Arc<str>,
 }
 
 /// Shared handle: the layer writes through it, the daemon reconfigures and reopens through it.
@@ -47,17 +66,17 @@ impl Default for MainLog {
 }
 
 impl MainLog {
-    /// Before the config is read: INFO to stderr-free stdout echo only.
+    /// Before the config is read: INFO, echoed to stdout only.
     pub fn new() -> MainLog {
         MainLog {
             state: Arc::new(Mutex::new(State {
-                followers: super::FollowHub::default(),
+                followers: FollowHub::default(),
                 file: None,
                 syslog: None,
                 path: None,
                 echo: true,
                 level: LogLevel::Info,
-                failed: false,
+                from: Arc::from("the main log"),
             })),
         }
     }
@@ -68,39 +87,38 @@ impl MainLog {
 
     /// Applies `[supervisord]` logfile, rotation, level; `echo` when in the foreground.
     pub fn configure(&self, cfg: &SupervisordConfig, echo: bool) -> Result<(), String> {
+        let file = match &cfg.logfile {
+            MainLogCfg::File(p) => Some(
+                RotatingFile::open(p, cfg.logfile_maxbytes, cfg.logfile_backups)
+                    .map_err(|e| format!("can't open main log file {}: {e}", p.display()))?,
+            ),
+            MainLogCfg::Syslog | MainLogCfg::Off => None,
+        };
         let mut st = self.lock();
         st.level = cfg.loglevel;
         st.echo = echo && !cfg.silent;
-        st.failed = false;
-        match &cfg.logfile {
-            MainLogCfg::File(p) => {
-                let f = RotatingFile::open(p, cfg.logfile_maxbytes, cfg.logfile_backups)
-                    .map_err(|e| format!("can't open main log file {}: {e}", p.display()))?;
-                st.file = Some(f);
-                st.path = Some(p.clone());
+        st.path = match &cfg.logfile {
+            MainLogCfg::File(p) => Some(p.clone()),
+            _ => None,
+        };
+        match (&st.file, file) {
+            (Some(w), f) => w.run(move |t| t.0 = f),
+            (None, Some(f)) => {
+                st.file = Some(
+                    Writer::start("the main log file", MainFile(Some(f)), CAPACITY)
+                        .map_err(|e| format!("can't start the main log's writer: {e}"))?,
+                );
             }
-            MainLogCfg::Syslog => {
-                st.file = None;
-                st.path = None;
-                // No syslog daemon (common in containers) must not keep the daemon from running.
-                st.syslog = match SyslogTarget::main_log() {
-                    Ok(t) => Some(t),
-                    Err(e) => {
-                        let _ = writeln!(
-                            std::io::stderr(),
-                            "supervisord: logfile=syslog but {e}; the main log goes to stdout only"
-                        );
-                        None
-                    }
-                };
-                return Ok(());
-            }
-            MainLogCfg::Off => {
-                st.file = None;
-                st.path = None;
-            }
+            (None, None) => {}
         }
         st.syslog = None;
+        if cfg.logfile == MainLogCfg::Syslog {
+            st.syslog = SyslogOutput::main_log();
+            if st.syslog.is_none() {
+                let msg = "supervisord: logfile=syslog but no thread could be started to write to it; the main log goes to stdout only\n";
+                console::write(true, &st.from, msg.as_bytes());
+            }
+        }
         Ok(())
     }
 
@@ -109,31 +127,46 @@ impl MainLog {
     }
 
     /// New main log lines from now on.
-    pub fn follow(&self) -> super::FollowRx {
+    pub fn follow(&self) -> FollowRx {
         self.lock().followers.follow()
     }
 
     /// Empties the main log (`clearLog`).
-    pub fn clear(&self) -> Result<(), String> {
-        let mut st = self.lock();
-        match st.file.as_mut() {
+    pub async fn clear(&self) -> Result<(), String> {
+        let Some(w) = self.lock().file.clone() else {
+            return Err("no main log file".into());
+        };
+        w.call(|t| match t.0.as_mut() {
             Some(f) => f.clear().map_err(|e| e.to_string()),
             None => Err("no main log file".into()),
-        }
+        })
+        .await
+        .map_err(|_| "the main log's writer is gone".to_string())?
     }
 
     pub fn level(&self) -> LogLevel {
         self.lock().level
     }
 
-    /// Reopens the file (SIGUSR2).
-    pub fn reopen(&self) -> Result<(), String> {
-        let mut st = self.lock();
-        if let Some(f) = st.file.as_mut() {
-            f.reopen()
-                .map_err(|e| format!("can't reopen main log {}: {e}", f.path().display()))?;
+    /// Reopens the file (SIGUSR2); a failure is logged.
+    pub fn reopen(&self) {
+        if let Some(w) = &self.lock().file {
+            w.run(|t| {
+                if let Some(f) = t.0.as_mut()
+                    && let Err(e) = f.reopen()
+                {
+                    tracing::error!("can't reopen main log {}: {e}", f.path().display());
+                }
+            });
         }
-        Ok(())
+    }
+
+    /// At exit: waits (at most `limit`) for the file to take what is queued.
+    pub fn flush(&self, limit: Duration) {
+        let file = self.lock().file.clone();
+        if let Some(w) = file {
+            w.flush(limit);
+        }
     }
 
     fn write_line(&self, level: LogLevel, message: &str) {
@@ -150,25 +183,13 @@ impl MainLog {
         );
         st.followers.publish(line.as_bytes());
         if st.echo {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
+            console::write(false, &st.from, line.as_bytes());
         }
-        if let Some(sys) = st.syslog.as_mut()
-            && let Err(e) = sys.send_level(level, message)
-        {
-            let _ = writeln!(std::io::stderr(), "supervisord: {e}");
+        if let Some(sys) = st.syslog.as_mut() {
+            sys.send_level(level, message);
         }
-        let result = st.file.as_mut().map(|f| {
-            f.write_record(line.as_bytes())
-                .map_err(|e| format!("can't write main log {}: {e}", f.path().display()))
-        });
-        match result {
-            Some(Err(e)) if !st.failed => {
-                st.failed = true;
-                let _ = writeln!(std::io::stderr(), "supervisord: {e}");
-            }
-            Some(Ok(())) => st.failed = false,
-            _ => {}
+        if let Some(w) = &st.file {
+            w.write(&st.from, line.as_bytes());
         }
     }
 }

@@ -1,11 +1,14 @@
-//! Logs: the daemon's main log, child output capture and its targets, size rotation, and the
-//! AUTO child log files in childlogdir.
+//! Logs: the daemon's main log, child output capture and its targets, size rotation, the AUTO
+//! child log files in childlogdir, and the writer threads that keep a stalled output (a
+//! terminal, a syslog server, a disk) from stalling anyone else.
 
 pub mod capture;
+pub mod console;
 pub mod mainlog;
 pub mod rotate;
 pub mod sink;
 pub mod syslog_target;
+pub mod writer;
 
 use std::fs::OpenOptions;
 use std::hash::{BuildHasher, Hasher};

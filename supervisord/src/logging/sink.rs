@@ -1,33 +1,40 @@
 //! Where one output stream of one process goes: any number of files (rotated), the daemon's
-//! stdout/stderr, syslog. A failing target is reported once in the main log and retried; the
-//! child is never blocked by it.
+//! stdout/stderr, syslog, and live followers. The stream's pump writes it. Files are written
+//! there: a slow disk slows that child only (its pipe fills), and a file never loses output.
+//! The console and syslog are handed to their writer threads: a reader that stalls loses that
+//! output only, counted and reported. A failing file is reported once in the main log and
+//! retried; the child is never blocked by it.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use shared::config::{LogConfig, LogTarget, SyslogConfig};
 
 use super::rotate::RotatingFile;
-use super::syslog_target::SyslogTarget;
+use super::syslog_target::SyslogOutput;
+use super::{FollowHub, FollowRx, console};
 
 enum Target {
     File {
         path: PathBuf,
         file: Option<RotatingFile>,
     },
-    Stdout,
-    Stderr,
+    /// The daemon's stdout, or stderr.
+    Console { stderr: bool },
     Syslog {
         remote: Option<shared::config::RemoteSyslog>,
-        conn: Option<SyslogTarget>,
+        /// Made on the first output.
+        out: Option<SyslogOutput>,
     },
 }
 
 pub struct LogSink {
     process: String,
-    /// Live followers (`tail -f`, `fg`).
-    followers: super::FollowHub,
     channel: &'static str,
+    /// Who writes, in drop reports: `'web' stdout`.
+    from: Arc<str>,
+    /// Shared with the actor, which subscribes followers without touching the sink.
+    followers: Arc<Mutex<FollowHub>>,
     maxbytes: u64,
     backups: u64,
     strip_ansi: bool,
@@ -35,6 +42,44 @@ pub struct LogSink {
     targets: Vec<Target>,
     /// A target is failing: further errors are not logged until it works again.
     failing: Vec<bool>,
+}
+
+/// What the actor keeps of one stream: enough to answer clients without touching the sink,
+/// which only the stream's pump and the blocking pool (clear, reopen) lock.
+#[derive(Clone)]
+pub struct SinkHandle {
+    pub sink: Arc<tokio::sync::Mutex<LogSink>>,
+    followers: Arc<Mutex<FollowHub>>,
+    /// The first file target (what `tail` reads).
+    pub file: Option<PathBuf>,
+    /// The same as clients are shown it (empty for none).
+    pub file_name: String,
+    /// Something takes this stream's output, so the child gets a pipe for it.
+    pub captured: bool,
+}
+
+impl SinkHandle {
+    pub fn new(sink: LogSink) -> SinkHandle {
+        let file = sink.file_path().map(Path::to_owned);
+        SinkHandle {
+            file_name: file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            file,
+            captured: !sink.targets.is_empty(),
+            followers: sink.followers.clone(),
+            sink: Arc::new(tokio::sync::Mutex::new(sink)),
+        }
+    }
+
+    /// New output from now on, as it arrives.
+    pub fn follow(&self) -> FollowRx {
+        self.followers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .follow()
+    }
 }
 
 impl LogSink {
@@ -61,25 +106,26 @@ impl LogSink {
                     },
                     None => continue,
                 },
-                LogTarget::Stdout => Target::Stdout,
-                LogTarget::Stderr => Target::Stderr,
+                LogTarget::Stdout => Target::Console { stderr: false },
+                LogTarget::Stderr => Target::Console { stderr: true },
                 LogTarget::Syslog(r) => Target::Syslog {
                     remote: r.clone(),
-                    conn: None,
+                    out: None,
                 },
             });
         }
         if cfg.syslog {
             targets.push(Target::Syslog {
                 remote: None,
-                conn: None,
+                out: None,
             });
         }
         let failing = vec![false; targets.len()];
         LogSink {
             process: process.to_owned(),
-            followers: super::FollowHub::default(),
             channel,
+            from: Arc::from(format!("'{process}' {channel}")),
+            followers: Arc::default(),
             maxbytes: cfg.maxbytes,
             backups: cfg.backups,
             strip_ansi,
@@ -87,16 +133,6 @@ impl LogSink {
             targets,
             failing,
         }
-    }
-
-    /// Nothing captures this stream: not a target, not a follower.
-    pub fn is_empty(&self) -> bool {
-        self.targets.is_empty()
-    }
-
-    /// New output from now on, as it arrives.
-    pub fn follow(&mut self) -> super::FollowRx {
-        self.followers.follow()
     }
 
     /// The first file target (what `tail` reads).
@@ -109,12 +145,12 @@ impl LogSink {
 
     /// Opens file targets now (supervisor creates them when the process spawns).
     pub fn open(&mut self) -> Vec<String> {
-        self.write(b"")
+        self.write(b"", 0)
     }
 
-    /// Writes one chunk of output everywhere. Returns messages for the main log (first failure
-    /// of a target, and its recovery).
-    pub fn write(&mut self, data: &[u8]) -> Vec<String> {
+    /// Writes one chunk of output of process `pid` everywhere. Returns messages for the main
+    /// log (a file target's first failure, and its recovery).
+    pub fn write(&mut self, data: &[u8], pid: i32) -> Vec<String> {
         let stripped;
         let data = if self.strip_ansi && data.contains(&0x1b) {
             stripped = strip_escapes(data);
@@ -122,7 +158,10 @@ impl LogSink {
         } else {
             data
         };
-        self.followers.publish(data);
+        self.followers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .publish(data);
         let mut reports = Vec::new();
         for (i, t) in self.targets.iter_mut().enumerate() {
             let result: Result<(), String> = match t {
@@ -149,32 +188,29 @@ impl LogSink {
                         _ => Ok(()),
                     }
                 }
-                Target::Stdout => write_std(&mut std::io::stdout().lock(), data),
-                Target::Stderr => write_std(&mut std::io::stderr().lock(), data),
-                Target::Syslog { remote, conn } => {
-                    if conn.is_none() {
-                        match SyslogTarget::connect(
+                Target::Console { stderr } => {
+                    console::write(*stderr, &self.from, data);
+                    Ok(())
+                }
+                Target::Syslog { remote, out } => {
+                    if data.is_empty() {
+                        continue;
+                    }
+                    if out.is_none() {
+                        *out = SyslogOutput::new(
                             remote.as_ref(),
                             &self.syslog_cfg,
                             &self.process,
                             self.channel == "stderr",
-                        ) {
-                            Ok(c) => *conn = Some(c),
-                            Err(e) => {
-                                report(
-                                    &mut reports,
-                                    &mut self.failing[i],
-                                    &self.process,
-                                    self.channel,
-                                    &e,
-                                );
-                                continue;
-                            }
-                        }
+                            self.from.clone(),
+                        );
                     }
-                    match conn.as_mut() {
-                        Some(c) if !data.is_empty() => c.send(data).inspect_err(|_| *conn = None),
-                        _ => Ok(()),
+                    match out.as_mut() {
+                        Some(o) => {
+                            o.send(data, u32::try_from(pid).unwrap_or(0));
+                            Ok(())
+                        }
+                        None => Err("can't start a thread to write to syslog".into()),
                     }
                 }
             };
@@ -234,15 +270,6 @@ fn report(reports: &mut Vec<String>, failing: &mut bool, process: &str, channel:
             "{e} (output of '{process}' {channel} is lost until this works again; the process keeps running)"
         ));
     }
-}
-
-fn write_std(w: &mut impl Write, data: &[u8]) -> Result<(), String> {
-    if data.is_empty() {
-        return Ok(());
-    }
-    w.write_all(data)
-        .and_then(|()| w.flush())
-        .map_err(|e| format!("can't write to the daemon's standard output: {e}"))
 }
 
 /// supervisor's `stripEscapes`: drops `ESC [` … up to a terminator letter.

@@ -127,8 +127,8 @@ impl Service {
     }
 
     /// Empties the main log (`clearLog`).
-    pub fn clear_main_log(&self) -> Result<(), Fault> {
-        self.mainlog.clear().map_err(Fault::Failed)
+    pub async fn clear_main_log(&self) -> Result<(), Fault> {
+        self.mainlog.clear().await.map_err(Fault::Failed)
     }
 
     /// Empties a process's log files and their backups (`clearProcessLogs`).

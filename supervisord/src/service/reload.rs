@@ -67,19 +67,24 @@ impl Reloader {
     /// Validates the config now; when it is valid, the actor stops everything and starts again
     /// with it (the reply comes once the actor has the request, not once it is done).
     pub async fn reload(self: &Arc<Self>, handle: &Handle) -> Result<(), ReloadError> {
-        let new = match self.read().await {
-            Ok(c) => c,
-            Err(ReloadError::Unreadable { path, errors }) => {
-                return Err(ReloadError::Invalid { path, errors });
+        let me = self.clone();
+        let new = tokio::task::spawn_blocking(move || {
+            let new = shared::config::load(&me.config_path, &me.load)?;
+            for w in &new.warnings {
+                warn!("{w}");
             }
-            Err(e) => return Err(e),
-        };
-        for w in &new.warnings {
-            warn!("{w}");
-        }
-        if let Err(e) = self.mainlog.configure(&new.supervisord, self.foreground) {
-            error!("{e}");
-        }
+            // The main log file may be elsewhere now: opened here, off the async workers.
+            if let Err(e) = me.mainlog.configure(&new.supervisord, me.foreground) {
+                error!("{e}");
+            }
+            Ok(new)
+        })
+        .await
+        .map_err(|e| ReloadError::Internal(e.to_string()))?
+        .map_err(|errors| ReloadError::Invalid {
+            path: self.config_path.clone(),
+            errors,
+        })?;
         handle
             .request_reload(Arc::new(new))
             .await

@@ -12,12 +12,12 @@ use shared::config::{Config, GroupConfig, ProcessConfig};
 use shared::{Fault, ProcessState, SupervisorState};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
-use tokio_util::task::TaskTracker;
 use tokio_util::time::DelayQueue;
 use tracing::{error, warn};
 
 use crate::crit;
 use crate::events::Event;
+use crate::logging::capture::Pumps;
 use crate::logging::mainlog::MainLog;
 use crate::logging::sink::LogSink;
 use crate::process::policy::{self, StartGate, TimerKind, TimerStep};
@@ -91,7 +91,7 @@ pub struct Supervisor {
     spawner: Box<dyn Spawner>,
     /// The tasks reading children's output: the daemon waits for them at exit, so no byte a
     /// child wrote is lost.
-    pumps: TaskTracker,
+    pumps: Pumps,
 }
 
 impl Supervisor {
@@ -147,14 +147,14 @@ impl Supervisor {
             last_wait_report: None,
             finished: false,
             spawner,
-            pumps: TaskTracker::new(),
+            pumps: Pumps::default(),
         };
         s.load_table(config);
         (s, handle)
     }
 
     /// The tasks that read children's output (wait for them after the actor has ended).
-    pub fn pumps(&self) -> TaskTracker {
+    pub fn pumps(&self) -> Pumps {
         self.pumps.clone()
     }
 

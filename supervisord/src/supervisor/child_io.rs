@@ -4,10 +4,10 @@
 use std::os::fd::OwnedFd;
 
 use shared::config::{ProcessConfig, ProcessKind};
-use tokio_util::task::TaskTracker;
 use tracing::error;
 
-use crate::logging::capture::{self, SharedSink};
+use crate::logging::capture::{self, Pumps};
+use crate::logging::sink::SinkHandle;
 use crate::process::spawn::{ErrOutput, Output, Spawned, Stdin};
 
 /// How the three descriptors are connected.
@@ -48,13 +48,13 @@ pub(super) fn plan(cfg: &ProcessConfig, capture_stdout: bool, capture_stderr: bo
 pub(super) fn wire(
     name: &str,
     spawned: Spawned,
-    stdout: &SharedSink,
-    stderr: &SharedSink,
-    pumps: &TaskTracker,
+    stdout: &SinkHandle,
+    stderr: &SinkHandle,
+    pumps: &Pumps,
 ) -> Option<OwnedFd> {
     for (fd, sink) in [(spawned.stdout, stdout), (spawned.stderr, stderr)] {
         if let Some(fd) = fd
-            && let Err(e) = capture::pump(fd, sink.clone(), pumps)
+            && let Err(e) = capture::pump(fd, sink.sink.clone(), spawned.pid, pumps)
         {
             error!("can't read output of '{name}': {e}");
         }

@@ -7,6 +7,7 @@ use shared::{Fault, ProcessState, SupervisorState};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::events::Event;
+use crate::logging::sink::SinkHandle;
 use crate::logging::{Channel, FollowRx};
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, Fault>>;
@@ -65,9 +66,10 @@ pub enum Command {
         data: Vec<u8>,
         reply: Reply<()>,
     },
-    ClearLogs {
+    /// A process's log sinks (to clear them off the actor).
+    Sinks {
         name: String,
-        reply: Reply<()>,
+        reply: Reply<ProcessSinks>,
     },
     /// A log file path and a receiver of new output, for following a process's log.
     Follow {
@@ -103,6 +105,22 @@ pub enum Command {
     },
     /// Reopen every log file (SIGUSR2).
     ReopenLogs,
+}
+
+/// A process's log sinks.
+#[derive(Clone)]
+pub struct ProcessSinks {
+    pub full_name: String,
+    pub stdout: SinkHandle,
+    pub stderr: SinkHandle,
+}
+
+impl std::fmt::Debug for ProcessSinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessSinks")
+            .field("full_name", &self.full_name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the daemon as a whole is, as the actor last published it: read without a round trip.
@@ -195,9 +213,20 @@ impl Handle {
         .map_err(|f| f.named(name))
     }
 
+    /// Empties a process's log files and their backups, on the blocking pool.
     pub async fn clear_logs(&self, name: &str) -> Result<(), Fault> {
         let name = name.to_owned();
-        self.ask(|reply| Command::ClearLogs { name, reply }).await?
+        let s = self.ask(|reply| Command::Sinks { name, reply }).await??;
+        let full_name = s.full_name;
+        tokio::task::spawn_blocking(move || {
+            for sink in [s.stdout.sink, s.stderr.sink] {
+                sink.blocking_lock().clear()?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| Fault::Failed(format!("{full_name}: {e}")))?
+        .map_err(|e: std::io::Error| Fault::Failed(format!("{full_name}: {e}")))
     }
 
     pub async fn follow(

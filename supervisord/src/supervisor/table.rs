@@ -1,15 +1,14 @@
 //! One entry of the process table: a process's config and everything the actor tracks about it.
 
 use std::os::fd::OwnedFd;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use shared::ProcessState;
 use shared::config::ProcessConfig;
 use tokio::time::Instant;
 
-use crate::logging::capture::SharedSink;
-use crate::logging::sink::LogSink;
+use crate::logging::sink::{LogSink, SinkHandle};
 use crate::process::policy::{self, StartGate, StopProgress};
 
 use super::handle::ProcessInfo;
@@ -38,8 +37,8 @@ pub(super) struct Process {
     pub(super) timer_gen: u64,
     /// Spawns since the table was loaded (metrics).
     pub(super) starts: u64,
-    pub(super) stdout: SharedSink,
-    pub(super) stderr: SharedSink,
+    pub(super) stdout: SinkHandle,
+    pub(super) stderr: SinkHandle,
     /// The write end of the child's stdin, kept open like supervisor does.
     pub(super) stdin: Option<OwnedFd>,
     /// Indices of the processes this one depends on, and of those depending on it.
@@ -77,8 +76,8 @@ impl Process {
             exitstatus: 0,
             timer_gen: 0,
             starts: 0,
-            stdout: Arc::new(Mutex::new(stdout)),
-            stderr: Arc::new(Mutex::new(stderr)),
+            stdout: SinkHandle::new(stdout),
+            stderr: SinkHandle::new(stderr),
             stdin: None,
             deps: Vec::new(),
             dependents: Vec::new(),
@@ -95,14 +94,6 @@ impl Process {
         self.stop.is_some_and(|s| s.abandoned)
     }
 
-    fn sink_path(sink: &SharedSink) -> String {
-        sink.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .file_path()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default()
-    }
-
     pub(super) fn info(&self) -> ProcessInfo {
         ProcessInfo {
             name: self.cfg.name.clone(),
@@ -113,8 +104,8 @@ impl Process {
             stop: self.laststop_wall,
             spawnerr: self.spawnerr.clone(),
             exitstatus: self.exitstatus,
-            stdout_logfile: Self::sink_path(&self.stdout),
-            stderr_logfile: Self::sink_path(&self.stderr),
+            stdout_logfile: self.stdout.file_name.clone(),
+            stderr_logfile: self.stderr.file_name.clone(),
             starts: self.starts,
         }
     }

@@ -84,7 +84,7 @@ impl SupervisorApi for GrpcService {
         &self,
         _: Request<v1::ClearMainLogRequest>,
     ) -> R<v1::ClearMainLogResponse> {
-        self.0.clear_main_log().map_err(fault)?;
+        self.0.clear_main_log().await.map_err(fault)?;
         ok(v1::ClearMainLogResponse {})
     }
 

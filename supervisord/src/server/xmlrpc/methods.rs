@@ -390,7 +390,7 @@ async fn supervisor(svc: &Service, m: &str, p: Params) -> Result<Value, Fault> {
         }
         "clearLog" => {
             p.count(0, 0)?;
-            svc.clear_main_log()?;
+            svc.clear_main_log().await?;
             ok
         }
         "shutdown" => {

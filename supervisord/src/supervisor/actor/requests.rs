@@ -13,7 +13,7 @@ use crate::process::kill::KillError;
 use crate::process::policy::StartGate;
 use crate::process::spawn::SpawnError;
 use crate::supervisor::env::{self, Prepared};
-use crate::supervisor::handle::{Command, ProcessInfo, Reply};
+use crate::supervisor::handle::{Command, ProcessInfo, ProcessSinks, Reply};
 use crate::supervisor::table::Process;
 
 /// What a client asked of one process.
@@ -49,10 +49,17 @@ impl Supervisor {
             Command::SendStdin { name, data, reply } => {
                 let _ = reply.send(self.send_stdin(&name, &data));
             }
-            Command::ClearLogs { name, reply } => {
+            Command::Sinks { name, reply } => {
                 let r = match self.lookup(&name) {
                     None => Err(Fault::BadName(name)),
-                    Some(i) => self.clear_logs(i),
+                    Some(i) => {
+                        let p = &self.procs[i];
+                        Ok(ProcessSinks {
+                            full_name: p.full_name.clone(),
+                            stdout: p.stdout.clone(),
+                            stderr: p.stderr.clone(),
+                        })
+                    }
                 };
                 let _ = reply.send(r);
             }
@@ -69,8 +76,7 @@ impl Supervisor {
                             crate::logging::Channel::Stdout => &p.stdout,
                             crate::logging::Channel::Stderr => &p.stderr,
                         };
-                        let mut s = sink.lock().unwrap_or_else(|e| e.into_inner());
-                        Ok((s.file_path().map(ToOwned::to_owned), s.follow()))
+                        Ok((sink.file.clone(), sink.follow()))
                     }
                 };
                 let _ = reply.send(r);
@@ -258,17 +264,6 @@ impl Supervisor {
         Ok(())
     }
 
-    fn clear_logs(&mut self, i: usize) -> Result<(), Fault> {
-        let p = &self.procs[i];
-        for sink in [&p.stdout, &p.stderr] {
-            sink.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clear()
-                .map_err(|e| Fault::Failed(format!("{}: {e}", p.full_name)))?;
-        }
-        Ok(())
-    }
-
     /// `group:name`, or `name` for a process alone in its group of the same name.
     fn lookup(&self, name: &str) -> Option<usize> {
         match Selection::namespec(name) {
@@ -279,17 +274,21 @@ impl Supervisor {
         }
     }
 
+    /// SIGUSR2: every log file is opened again, off the actor (files may be slow).
     fn reopen_logs(&mut self) {
         info!("supervisord logreopen");
-        if let Err(e) = self.mainlog.reopen() {
-            error!("{e}");
-        }
-        for p in &self.procs {
-            for sink in [&p.stdout, &p.stderr] {
-                for r in sink.lock().unwrap_or_else(|e| e.into_inner()).reopen() {
+        self.mainlog.reopen();
+        let sinks: Vec<_> = self
+            .procs
+            .iter()
+            .flat_map(|p| [p.stdout.sink.clone(), p.stderr.sink.clone()])
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            for sink in sinks {
+                for r in sink.blocking_lock().reopen() {
                     error!("{r}");
                 }
             }
-        }
+        });
     }
 }

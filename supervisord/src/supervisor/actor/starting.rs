@@ -151,15 +151,7 @@ impl Supervisor {
             Some(prepared) => prepared,
             None => env::prepare(&self.config, cfg)?,
         };
-        let capture = |sink: &crate::logging::capture::SharedSink| {
-            !sink.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
-        };
-        let plan = child_io::plan(cfg, capture(&p.stdout), capture(&p.stderr));
-        for sink in [&p.stdout, &p.stderr] {
-            for r in sink.lock().unwrap_or_else(|e| e.into_inner()).open() {
-                tracing::error!("{r}");
-            }
-        }
+        let plan = child_io::plan(cfg, p.stdout.captured, p.stderr.captured);
         let spec = SpawnSpec {
             name: cfg.name.clone(),
             filename: prepared.filename,
