@@ -14,6 +14,8 @@ use clap::{CommandFactory, Parser};
 )]
 pub struct Cli {
     /// Configuration file to read [supervisorctl] from (serverurl, username, password).
+    // The text is `--help`'s too, where the brackets name the section.
+    #[allow(rustdoc::broken_intra_doc_links)]
     #[arg(short = 'c', long = "configuration", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// URL of the server: unix:///path/to/supervisor.sock or http://host:port.

@@ -5,8 +5,8 @@
 //! Pacing: a child that writes in small pieces would wake the daemon once per write. After a
 //! small read the pump therefore steps out of epoll for a millisecond, so that one wakeup
 //! carries everything written meanwhile. A child writing faster than a pause's worth of pipe
-//! can hold would block on its full pipe during that pause, so above [`FAST`] the pump reads
-//! as data arrives instead. Pipes start at the kernel's default size and grow to [`BIG_PIPE`]
+//! can hold would block on its full pipe during that pause, so above `FAST` the pump reads
+//! as data arrives instead. Pipes start at the kernel's default size and grow to `BIG_PIPE`
 //! only for a child that fills one: the extra room counts against the user's pipe quota
 //! (`fs.pipe-user-pages-soft`), which a few hundred quiet programs must not use up.
 

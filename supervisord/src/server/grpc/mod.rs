@@ -1,5 +1,5 @@
 //! The gRPC service: a thin adapter from `supervisor.v1` to the [`Service`]. Proto types stop
-//! here (and in [`convert`]).
+//! here (and in `convert`, where every message is built).
 
 mod convert;
 
