@@ -1,5 +1,6 @@
 //! The benchmark's API client (tests/bench): N sequential getAllProcessInfo calls over a unix
-//! socket, by XML-RPC (HTTP/1.1, one kept-alive connection) or gRPC. Prints
+//! socket, by XML-RPC (HTTP/1.1, one kept-alive connection; bodies with a Content-Length or
+//! chunked, as the Go supervisord sends them) or gRPC. Prints
 //! `requests_per_second p50_ms p99_ms`. Native, so that the daemon is what gets measured.
 //!
 //! Usage: bench_api xmlrpc|grpc SOCKET N
@@ -59,6 +60,7 @@ fn xmlrpc(socket: &str, n: usize) -> Result<Vec<f64>> {
     timed(n, || {
         out.write_all(request.as_bytes())?;
         let mut length = None;
+        let mut chunked = false;
         let mut line = String::new();
         loop {
             line.clear();
@@ -68,19 +70,51 @@ fn xmlrpc(socket: &str, n: usize) -> Result<Vec<f64>> {
             if line == "\r\n" {
                 break;
             }
-            if let Some((k, v)) = line.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = Some(v.trim().parse::<usize>()?);
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = Some(v.trim().parse::<usize>()?);
+                } else if k.eq_ignore_ascii_case("transfer-encoding") {
+                    chunked = v.trim().eq_ignore_ascii_case("chunked");
+                }
             }
         }
-        body.resize(length.ok_or("no Content-Length")?, 0);
-        input.read_exact(&mut body)?;
+        if chunked {
+            read_chunked(&mut input, &mut body)?;
+        } else {
+            body.resize(length.ok_or("no Content-Length")?, 0);
+            input.read_exact(&mut body)?;
+        }
         if !body.windows(22).any(|w| w == b"<name>statename</name>") {
             return Err("not a process list".into());
         }
         Ok(())
     })
+}
+
+/// A chunked body: hex size lines, each chunk followed by CRLF, until a zero-size chunk.
+fn read_chunked(input: &mut impl BufRead, body: &mut Vec<u8>) -> Result<()> {
+    body.clear();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        input.read_line(&mut line)?;
+        let size_text = line.trim().split(';').next().unwrap_or("");
+        let size = usize::from_str_radix(size_text, 16)?;
+        if size == 0 {
+            // Trailers (none expected), then the blank line.
+            loop {
+                line.clear();
+                if input.read_line(&mut line)? == 0 || line == "\r\n" {
+                    return Ok(());
+                }
+            }
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        input.read_exact(&mut body[start..])?;
+        let mut crlf = [0u8; 2];
+        input.read_exact(&mut crlf)?;
+    }
 }
 
 fn grpc(socket: &str, n: usize) -> Result<Vec<f64>> {
