@@ -119,6 +119,8 @@ pub fn pump(fd: OwnedFd, sink: SharedSink, pid: i32, pumps: &Pumps) -> std::io::
         };
         loop {
             let read = tokio::select! {
+                // Output first: the drain's future is then not even polled on the hot path.
+                biased;
                 r = rx.read(&mut buf) => r,
                 () = drain.cancelled() => {
                     // The children are gone: what is in the pipe is all there will be, unless a
