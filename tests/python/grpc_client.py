@@ -71,6 +71,22 @@ for ev in events:
 check(seen[-2:] == [pb.PROCESS_STATE_STOPPING, pb.PROCESS_STATE_STOPPED], "Subscribe streams changes")
 events.cancel()
 
+# A remote communication event sent over XML-RPC reaches gRPC subscribers.
+import xmlrpc.client  # noqa: E402
+from supervisor.xmlrpc import SupervisorTransport  # noqa: E402
+xproxy = xmlrpc.client.ServerProxy(
+    "http://127.0.0.1", transport=SupervisorTransport(None, None, "unix://" + socket_path))
+events = api.Subscribe(pb.SubscribeRequest())
+check(xproxy.supervisor.sendRemoteCommEvent("deploy", "version 42") is True,
+      "sendRemoteCommEvent returns True")
+for ev in events:
+    if ev.WhichOneof("kind") == "remote_communication":
+        rc = ev.remote_communication
+        check(rc.type == "deploy" and rc.data == "version 42",
+              "Subscribe gets the remote communication event")
+        break
+events.cancel()
+
 # A subscriber that stops reading must learn that it missed events, not see a silent gap.
 # Its own channel, with a small receive window, so the backlog reaches the daemon quickly.
 slow_channel = grpc.insecure_channel("unix://" + socket_path, options=[

@@ -22,7 +22,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use auth::Credentials;
-use grpc::GrpcService;
 
 use crate::service::Service;
 
@@ -147,27 +146,8 @@ async fn fallback(req: Request<Body>) -> Response {
 }
 
 async fn router(svc: &Service, creds: Option<Arc<Credentials>>) -> Result<axum::Router, String> {
-    // Both reflection versions: grpcurl asks for v1, older tools (grpcio's) for v1alpha.
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| format!("reflection: {e}"))?;
-    let reflection_alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()
-        .map_err(|e| format!("reflection: {e}"))?;
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<proto::v1::supervisor_server::SupervisorServer<GrpcService>>()
-        .await;
-    let routes = tonic::service::Routes::new(proto::v1::supervisor_server::SupervisorServer::new(
-        GrpcService(svc.clone()),
-    ))
-    .add_service(reflection)
-    .add_service(reflection_alpha)
-    .add_service(health);
-    let mut r = routes
-        .into_axum_router()
+    let mut r = grpc::routes(svc)
+        .await?
         .merge(xmlrpc::routes(svc.clone()))
         .merge(rest::routes(svc.clone()))
         .merge(gui::routes(svc.clone()))

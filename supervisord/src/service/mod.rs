@@ -52,8 +52,6 @@ impl Service {
         }
     }
 
-    // ----- the daemon ----------------------------------------------------------------------
-
     /// The daemon's state, without waiting for the actor.
     pub fn state(&self) -> SupervisorState {
         self.handle.state()
@@ -131,8 +129,6 @@ impl Service {
         });
         Ok(())
     }
-
-    // ----- processes -----------------------------------------------------------------------
 
     /// One process.
     pub async fn process(&self, name: &str) -> Result<ProcessView, Fault> {

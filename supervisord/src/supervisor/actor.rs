@@ -294,8 +294,6 @@ impl Supervisor {
         let _ = self.events.send(Event::SupervisorStateChanged { to });
     }
 
-    // ----- state changes ----------------------------------------------------------------------
-
     /// Applies one transition, publishes it, and reacts (waiters, dependencies, exit policy).
     fn change_state(&mut self, i: usize, input: Input) -> bool {
         let from = self.procs[i].state;
@@ -424,8 +422,6 @@ impl Supervisor {
             after,
         );
     }
-
-    // ----- timers -----------------------------------------------------------------------------
 
     fn on_timer(&mut self, t: Timer) {
         let Some(&i) = self.by_id.get(&t.id) else {

@@ -5,7 +5,7 @@ mod convert;
 
 use futures_util::StreamExt;
 use proto::v1;
-use proto::v1::supervisor_server::Supervisor as SupervisorApi;
+use proto::v1::supervisor_server::{Supervisor as SupervisorApi, SupervisorServer};
 use shared::names::Selection;
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
@@ -17,6 +17,30 @@ use convert::status as fault;
 /// The gRPC face of the service.
 #[derive(Clone)]
 pub struct GrpcService(pub Service);
+
+/// The gRPC services on the router: ours, server reflection and health.
+pub(super) async fn routes(svc: &Service) -> Result<axum::Router, String> {
+    // Both reflection versions: grpcurl asks for v1, older tools (grpcio's) for v1alpha.
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| format!("reflection: {e}"))?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| format!("reflection: {e}"))?;
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<SupervisorServer<GrpcService>>()
+        .await;
+    Ok(
+        tonic::service::Routes::new(SupervisorServer::new(GrpcService(svc.clone())))
+            .add_service(reflection)
+            .add_service(reflection_alpha)
+            .add_service(health)
+            .into_axum_router(),
+    )
+}
 
 type R<T> = Result<Response<T>, Status>;
 

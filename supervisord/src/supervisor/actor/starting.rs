@@ -206,8 +206,6 @@ impl Supervisor {
         self.change_state(i, Input::GiveUp);
     }
 
-    // ----- exits ------------------------------------------------------------------------------
-
     pub(super) fn on_exit(&mut self, exit: Exit) {
         let (es, msg) = reaper::describe(exit.status);
         let Some(i) = self
