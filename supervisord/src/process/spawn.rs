@@ -3,17 +3,16 @@
 //! umask, exec. A failure after the fork is written to the child's stderr as
 //! `supervisor: couldn't exec …` and the child exits 127, exactly as Python's supervisord.
 //!
-//! This is the only module with `unsafe`: the `pre_exec` hook. Everything it touches is built
-//! before the fork; after the fork it makes only async-signal-safe system calls.
+//! This is the only module with `unsafe`: the fork and what the child does before it execs.
+//! Everything the child touches is built before the fork; after the fork it makes only
+//! async-signal-safe system calls.
 #![allow(unsafe_code)]
 
 use std::ffi::{CString, OsStr, OsString};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use nix::unistd::{Gid, Uid};
 
@@ -207,11 +206,6 @@ struct CArgs {
     ptrs: Vec<*const libc::c_char>,
 }
 
-// SAFETY: the pointers point into `_strings`, owned by the same struct and never mutated; the
-// struct is only read (in the forked child) while the Command that owns it is alive.
-unsafe impl Send for CArgs {}
-unsafe impl Sync for CArgs {}
-
 impl CArgs {
     fn new(strings: Vec<CString>) -> CArgs {
         let mut ptrs: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
@@ -222,7 +216,6 @@ impl CArgs {
         }
     }
 
-    /// A method (not a field access) so closures capture the whole `CArgs`, which is `Send`.
     fn as_ptr(&self) -> *const *const libc::c_char {
         self.ptrs.as_ptr()
     }
@@ -291,101 +284,182 @@ fn fork_exec(spec: SpawnSpec) -> Result<Spawned, String> {
         )
         .into_bytes(),
     };
-    let user = spec.user.clone();
-    let umask = spec.umask;
     let running_as_root = Uid::effective().is_root();
     // Where the fallback below stops when close_range is missing (kernels before 5.11).
     let fd_limit = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
         .map_or(1024, |(soft, _)| soft.min(65536)) as libc::c_int;
 
-    let mut cmd = Command::new(filename);
-    let stdin_parent = match spec.stdin {
+    // The child's three descriptors (its ends of the pipes, /dev/null, a shared socket), all
+    // above 2 so that setting up 0, 1 and 2 in the child never overwrites one of them.
+    let mut null: Option<OwnedFd> = None;
+    let mut dev_null = || -> Result<OwnedFd, String> {
+        if null.is_none() {
+            let fd = nix::fcntl::open(
+                "/dev/null",
+                nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| format!("can't open /dev/null: {e}"))?;
+            null = Some(above_stdio(fd)?);
+        }
+        null.as_ref()
+            .map(|n| n.try_clone().map_err(|e| format!("dup: {e}")))
+            .ok_or_else(|| "no /dev/null".to_string())?
+    };
+    let (stdin_child, stdin_parent) = match spec.stdin {
         Stdin::Pipe => {
             let (r, w) = pipe()?;
-            cmd.stdin(Stdio::from(r));
-            Some(w)
+            (r, Some(w))
         }
-        Stdin::Null => {
-            cmd.stdin(Stdio::null());
-            None
-        }
-        Stdin::Fd(fd) => {
-            cmd.stdin(Stdio::from(fd));
-            None
-        }
+        Stdin::Null => (dev_null()?, None),
+        Stdin::Fd(fd) => (above_stdio(fd)?, None),
     };
-    let (stdout_parent, stdout_child) = match spec.stdout {
+    let (stdout_child, stdout_parent) = match spec.stdout {
         Output::Pipe => {
             let (r, w) = pipe()?;
-            (Some(r), Some(w))
+            (w, Some(r))
         }
-        Output::Null => (None, None),
+        Output::Null => (dev_null()?, None),
     };
-    let stderr_parent = match spec.stderr {
-        ErrOutput::Stdout => {
-            let same = match &stdout_child {
-                Some(w) => Stdio::from(w.try_clone().map_err(|e| format!("dup: {e}"))?),
-                None => Stdio::null(),
-            };
-            cmd.stderr(same);
-            None
-        }
-        ErrOutput::Null => {
-            cmd.stderr(Stdio::null());
-            None
-        }
+    let (stderr_child, stderr_parent) = match spec.stderr {
+        ErrOutput::Stdout => (None, None),
+        ErrOutput::Null => (Some(dev_null()?), None),
         ErrOutput::Pipe => {
             let (r, w) = pipe()?;
-            cmd.stderr(Stdio::from(w));
-            Some(r)
+            (Some(w), Some(r))
         }
     };
-    cmd.stdout(stdout_child.map_or_else(Stdio::null, Stdio::from));
-    cmd.process_group(0);
+    let stdio = [
+        stdin_child.as_raw_fd(),
+        stdout_child.as_raw_fd(),
+        stderr_child
+            .as_ref()
+            .map_or(stdout_child.as_raw_fd(), AsRawFd::as_raw_fd),
+    ];
+    let child = Child {
+        stdio,
+        user: spec.user.as_ref(),
+        running_as_root,
+        dir: dir.as_ref(),
+        umask: spec.umask,
+        fd_limit,
+        file: &file,
+        argv: &argv,
+        envp: &envp,
+        msgs: &msgs,
+    };
+    // SAFETY: fork in a multi-threaded process: the child is a copy of this thread only, so it
+    // must not allocate or take a lock another thread may hold. `Child::exec` uses only data
+    // prepared above and async-signal-safe calls, and always ends in execve or _exit. The
+    // parent does not wait for the exec (std's Command would): the next spawn can begin while
+    // this child execs on another core, and the child reports its own exec failure.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(format!(
+            "unknown error during fork: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    if pid == 0 {
+        // SAFETY: in the child, as said above.
+        unsafe { child.exec() }
+    }
+    // The child has its copies now; the parent keeps only its own ends.
+    drop((stdin_child, stdout_child, stderr_child, null));
+    Ok(Spawned {
+        pid,
+        stdin: stdin_parent,
+        stdout: stdout_parent,
+        stderr: stderr_parent,
+    })
+}
 
-    // SAFETY: the closure runs in the child between fork and exec. It only calls
-    // async-signal-safe functions (sigprocmask, setgroups, setgid, setuid, chdir, umask,
-    // close_range, fcntl, write, execve, _exit) on data prepared above, and never returns to std's own exec path unless
-    // nothing at all can be done (it always execs or _exits).
-    unsafe {
-        cmd.pre_exec(move || {
-            let empty = nix::sys::signal::SigSet::empty();
-            let _ = nix::sys::signal::sigprocmask(
-                nix::sys::signal::SigmaskHow::SIG_SETMASK,
-                Some(&empty),
-                None,
-            );
-            if let Some(u) = &user
-                && u.uid != Uid::effective()
-            {
-                let fail = |reason: &[u8]| -> ! {
-                    child_fail(&[&msgs.setuid, reason, b"\n"]);
-                };
-                if !running_as_root {
-                    fail(b"Can't drop privilege as nonroot user");
-                }
-                if nix::unistd::setgroups(&u.groups).is_err() {
-                    fail(b"Could not set groups of effective user");
-                }
-                if nix::unistd::setgid(u.gid).is_err() {
-                    fail(b"Could not set group id of effective user");
-                }
-                if nix::unistd::setuid(u.uid).is_err() {
-                    fail(b"Could not set user id of effective user");
-                }
+/// `fd` moved to a number above 2 (if it is not already), close-on-exec.
+fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, String> {
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    let raw = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))
+        .map_err(|e| format!("dup: {e}"))?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// What the child does between fork and exec, all prepared before the fork.
+struct Child<'a> {
+    /// The descriptors that become 0, 1 and 2.
+    stdio: [RawFd; 3],
+    user: Option<&'a UserSpec>,
+    running_as_root: bool,
+    dir: Option<&'a CString>,
+    umask: Option<u32>,
+    /// Where the close-on-exec fallback stops when close_range is missing (kernels < 5.11).
+    fd_limit: libc::c_int,
+    file: &'a CString,
+    argv: &'a CArgs,
+    envp: &'a CArgs,
+    msgs: &'a ChildMessages,
+}
+
+impl Child<'_> {
+    /// Runs in the forked child: own process group, standard signals, stdio, user, directory,
+    /// umask, exec. Never returns.
+    ///
+    /// # Safety
+    /// Only in a child just forked; it makes async-signal-safe calls only.
+    unsafe fn exec(&self) -> ! {
+        // The daemon's signal mask and ignored SIGPIPE are not the program's to inherit.
+        let empty = nix::sys::signal::SigSet::empty();
+        let _ = nix::sys::signal::sigprocmask(
+            nix::sys::signal::SigmaskHow::SIG_SETMASK,
+            Some(&empty),
+            None,
+        );
+        // SAFETY: signal() is async-signal-safe.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        for (target, &fd) in self.stdio.iter().enumerate() {
+            // Every source is above 2: no dup2 here overwrites a later one.
+            // SAFETY: dup2 is async-signal-safe; both descriptors are open.
+            if unsafe { libc::dup2(fd, target as libc::c_int) } < 0 {
+                child_fail(&[b"supervisor: couldn't set up standard descriptors\n"]);
             }
-            if let Some(d) = &dir
-                && libc::chdir(d.as_ptr()) != 0
-            {
-                let e = nix::errno::Errno::last_raw();
-                child_fail(&[&msgs.chdir, errno_name(e), b"\n"]);
+        }
+        // SAFETY: setpgid is async-signal-safe.
+        unsafe { libc::setpgid(0, 0) };
+        if let Some(u) = self.user
+            && u.uid != Uid::effective()
+        {
+            let fail = |reason: &[u8]| -> ! {
+                child_fail(&[&self.msgs.setuid, reason, b"\n"]);
+            };
+            if !self.running_as_root {
+                fail(b"Can't drop privilege as nonroot user");
             }
-            if let Some(m) = umask {
-                libc::umask(m as libc::mode_t);
+            if nix::unistd::setgroups(&u.groups).is_err() {
+                fail(b"Could not set groups of effective user");
             }
-            // Descriptors the daemon inherited without close-on-exec (ours all have it) stay
-            // out of the child, as Python closes 3..minfds. Close-on-exec rather than close:
-            // std's own exec-error pipe must live until the exec.
+            if nix::unistd::setgid(u.gid).is_err() {
+                fail(b"Could not set group id of effective user");
+            }
+            if nix::unistd::setuid(u.uid).is_err() {
+                fail(b"Could not set user id of effective user");
+            }
+        }
+        // SAFETY: chdir takes a NUL-terminated path prepared before the fork.
+        if let Some(d) = self.dir
+            && unsafe { libc::chdir(d.as_ptr()) } != 0
+        {
+            let e = nix::errno::Errno::last_raw();
+            child_fail(&[&self.msgs.chdir, errno_name(e), b"\n"]);
+        }
+        if let Some(m) = self.umask {
+            // SAFETY: umask is async-signal-safe.
+            unsafe { libc::umask(m as libc::mode_t) };
+        }
+        // Descriptors the daemon inherited without close-on-exec (ours all have it) stay out of
+        // the child, as Python closes 3..minfds.
+        // SAFETY: close_range and fcntl are plain system calls.
+        unsafe {
             if libc::syscall(
                 libc::SYS_close_range,
                 3 as libc::c_uint,
@@ -393,28 +467,15 @@ fn fork_exec(spec: SpawnSpec) -> Result<Spawned, String> {
                 libc::CLOSE_RANGE_CLOEXEC,
             ) != 0
             {
-                for fd in 3..fd_limit {
+                for fd in 3..self.fd_limit {
                     libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
                 }
             }
-            libc::execve(file.as_ptr(), argv.as_ptr(), envp.as_ptr());
-            let e = nix::errno::Errno::last_raw();
-            child_fail(&[&msgs.exec, errno_name(e), b"\n"]);
-        });
+            libc::execve(self.file.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr());
+        }
+        let e = nix::errno::Errno::last_raw();
+        child_fail(&[&self.msgs.exec, errno_name(e), b"\n"]);
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| format!("unknown error during fork: {e}"))?;
-    let pid = child.id() as i32;
-    // The child's ends close with `cmd`; the parent keeps only its own ends.
-    drop(cmd);
-    drop(child);
-    Ok(Spawned {
-        pid,
-        stdin: stdin_parent,
-        stdout: stdout_parent,
-        stderr: stderr_parent,
-    })
 }
 
 /// Writes the message parts to fd 2, then `supervisor: child process was not spawned`, and exits
