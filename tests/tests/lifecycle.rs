@@ -2,6 +2,7 @@
 //! backoff, stop escalation, process groups, dependencies, shutdown leaving nothing behind.
 
 use nix::sys::signal::Signal::{SIGKILL, SIGTERM};
+use std::os::unix::fs::PermissionsExt;
 use tests::{Daemon, alive, log_time, pids_with_cmdline, wait_for};
 
 #[test]
@@ -403,6 +404,48 @@ fn spawn_errors_use_pythons_texts() {
     assert!(
         stderr_log.contains("supervisor: couldn't chdir to /nonexistent/dir: ENOENT\nsupervisor: child process was not spawned"),
         "{stderr_log}"
+    );
+    d.stop();
+}
+
+#[test]
+fn a_child_starts_with_default_signals_and_its_exec_failure_in_its_stderr() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Executable, but no binary and no #!: execve refuses it (ENOEXEC).
+    let script = dir.path().join("noshebang");
+    std::fs::write(&script, "echo hi\n").expect("write");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut d = Daemon::start(&format!(
+        r#"
+        [program:plain]
+        command=sleep 600
+        startsecs=0
+        [program:badexec]
+        command={}
+        startretries=0
+        stderr_logfile=%(here)s/badexec.err
+        "#,
+        script.display()
+    ));
+    let pid = d.spawned_pid("plain");
+    // Nothing blocked, nothing ignored, no handler of the daemon's: what the daemon's runtime
+    // set up for itself stays out of its children.
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    for key in ["SigBlk", "SigIgn", "SigCgt"] {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .expect("signal line");
+        assert!(line.ends_with("0000000000000000"), "{line}");
+    }
+    d.wait_log("gave up: badexec entered FATAL state");
+    let err = std::fs::read_to_string(d.path("badexec.err")).expect("stderr log");
+    assert_eq!(
+        err,
+        format!(
+            "supervisor: couldn't exec {}: ENOEXEC\nsupervisor: child process was not spawned\n",
+            script.display()
+        )
     );
     d.stop();
 }

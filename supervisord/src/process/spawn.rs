@@ -336,9 +336,15 @@ fn fork_exec(spec: SpawnSpec) -> Result<Spawned, String> {
             .as_ref()
             .map_or(stdout_child.as_raw_fd(), AsRawFd::as_raw_fd),
     ];
+    let groups: Vec<libc::gid_t> = spec
+        .user
+        .as_ref()
+        .map(|u| u.groups.iter().map(|g| g.as_raw()).collect())
+        .unwrap_or_default();
     let child = Child {
         stdio,
         user: spec.user.as_ref(),
+        groups: &groups,
         running_as_root,
         dir: dir.as_ref(),
         umask: spec.umask,
@@ -348,22 +354,7 @@ fn fork_exec(spec: SpawnSpec) -> Result<Spawned, String> {
         envp: &envp,
         msgs: &msgs,
     };
-    // SAFETY: fork in a multi-threaded process: the child is a copy of this thread only, so it
-    // must not allocate or take a lock another thread may hold. `Child::exec` uses only data
-    // prepared above and async-signal-safe calls, and always ends in execve or _exit. The
-    // parent does not wait for the exec (std's Command would): the next spawn can begin while
-    // this child execs on another core, and the child reports its own exec failure.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(format!(
-            "unknown error during fork: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    if pid == 0 {
-        // SAFETY: in the child, as said above.
-        unsafe { child.exec() }
-    }
+    let pid = clone_and_exec(&child)?;
     // The child has its copies now; the parent keeps only its own ends.
     drop((stdin_child, stdout_child, stderr_child, null));
     Ok(Spawned {
@@ -372,6 +363,56 @@ fn fork_exec(spec: SpawnSpec) -> Result<Spawned, String> {
         stdout: stdout_parent,
         stderr: stderr_parent,
     })
+}
+
+/// The child's stack while it shares the daemon's memory: it only sets up and execs.
+const CHILD_STACK: usize = 64 * 1024;
+
+/// Starts the child as vfork does (posix_spawn's way): it shares the daemon's memory, so no
+/// page tables are copied (a fork of even a small process costs hundreds of microseconds in a
+/// VM), and this thread waits only until the child's exec has let go of that memory. The child
+/// reports its own exec failure. Every signal is blocked meanwhile, so no handler of the
+/// daemon's runs in the child; the child resets them before it unblocks.
+fn clone_and_exec(child: &Child<'_>) -> Result<i32, String> {
+    let mut stack = vec![0u8; CHILD_STACK];
+    // The stack grows down from its (16-byte aligned) top.
+    let top = (stack.as_mut_ptr() as usize + CHILD_STACK) & !15;
+    let all = nix::sys::signal::SigSet::all();
+    let mut old = nix::sys::signal::SigSet::empty();
+    nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&all),
+        Some(&mut old),
+    )
+    .map_err(|e| format!("unknown error during fork: can't block signals: {e}"))?;
+    extern "C" fn start(arg: *mut libc::c_void) -> libc::c_int {
+        // SAFETY: `arg` is the `Child` the parent passed, alive while the parent waits (vfork
+        // semantics); this runs in the new child, which only sets up and execs.
+        unsafe { (*(arg as *const Child<'_>)).exec() }
+    }
+    // SAFETY: CLONE_VM|CLONE_VFORK: the child runs `start` on its own stack in our memory
+    // while this thread is suspended; it reads the prepared `child` only, writes nothing of
+    // ours but its stack and errno, and ends in execve or _exit. `stack` and `child` outlive
+    // the call.
+    let pid = unsafe {
+        libc::clone(
+            start,
+            top as *mut libc::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            child as *const Child<'_> as *mut libc::c_void,
+        )
+    };
+    let err = std::io::Error::last_os_error();
+    let _ = nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&old),
+        None,
+    );
+    drop(stack);
+    if pid < 0 {
+        return Err(format!("unknown error during fork: {err}"));
+    }
+    Ok(pid)
 }
 
 /// `fd` moved to a number above 2 (if it is not already), close-on-exec.
@@ -390,6 +431,8 @@ struct Child<'a> {
     /// The descriptors that become 0, 1 and 2.
     stdio: [RawFd; 3],
     user: Option<&'a UserSpec>,
+    /// The user's groups, as the system call takes them.
+    groups: &'a [libc::gid_t],
     running_as_root: bool,
     dir: Option<&'a CString>,
     umask: Option<u32>,
@@ -402,21 +445,37 @@ struct Child<'a> {
 }
 
 impl Child<'_> {
-    /// Runs in the forked child: own process group, standard signals, stdio, user, directory,
-    /// umask, exec. Never returns.
+    /// Runs in the new child: default signal handling, stdio, own process group, user,
+    /// directory, umask, exec. Never returns.
     ///
     /// # Safety
-    /// Only in a child just forked; it makes async-signal-safe calls only.
+    /// Only in a child just cloned with the daemon's memory: it makes plain system calls only
+    /// (no allocation, no lock, no glibc wrapper that consults the daemon's threads).
     unsafe fn exec(&self) -> ! {
-        // The daemon's signal mask and ignored SIGPIPE are not the program's to inherit.
+        // The daemon's handlers, its ignored SIGPIPE and its mask are not the program's to
+        // inherit: every signal back to its default, then none blocked.
+        // The kernel's own call: glibc's refuses the two signals it keeps for itself, which
+        // an ignoring parent may have passed down to the daemon.
+        let default = [0u64; 4]; // handler SIG_DFL, no flags, no restorer, empty mask
+        for sig in 1..=64 {
+            // SAFETY: rt_sigaction with a kernel sigaction that means SIG_DFL; it fails
+            // harmlessly for SIGKILL and SIGSTOP.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    default.as_ptr(),
+                    0usize,
+                    8usize,
+                );
+            }
+        }
         let empty = nix::sys::signal::SigSet::empty();
         let _ = nix::sys::signal::sigprocmask(
             nix::sys::signal::SigmaskHow::SIG_SETMASK,
             Some(&empty),
             None,
         );
-        // SAFETY: signal() is async-signal-safe.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
         for (target, &fd) in self.stdio.iter().enumerate() {
             // Every source is above 2: no dup2 here overwrites a later one.
             // SAFETY: dup2 is async-signal-safe; both descriptors are open.
@@ -435,14 +494,20 @@ impl Child<'_> {
             if !self.running_as_root {
                 fail(b"Can't drop privilege as nonroot user");
             }
-            if nix::unistd::setgroups(&u.groups).is_err() {
-                fail(b"Could not set groups of effective user");
-            }
-            if nix::unistd::setgid(u.gid).is_err() {
-                fail(b"Could not set group id of effective user");
-            }
-            if nix::unistd::setuid(u.uid).is_err() {
-                fail(b"Could not set user id of effective user");
+            // Raw system calls: glibc's wrappers would set the ids of every thread of the
+            // daemon, whose memory this child shares, and not its own alone.
+            // SAFETY: plain system calls on prepared data.
+            unsafe {
+                if libc::syscall(libc::SYS_setgroups, self.groups.len(), self.groups.as_ptr()) != 0
+                {
+                    fail(b"Could not set groups of effective user");
+                }
+                if libc::syscall(libc::SYS_setgid, u.gid.as_raw()) != 0 {
+                    fail(b"Could not set group id of effective user");
+                }
+                if libc::syscall(libc::SYS_setuid, u.uid.as_raw()) != 0 {
+                    fail(b"Could not set user id of effective user");
+                }
             }
         }
         // SAFETY: chdir takes a NUL-terminated path prepared before the fork.
