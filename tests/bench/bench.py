@@ -406,7 +406,8 @@ def main():
     pyver = subprocess.run([bins["python"], "--version"], capture_output=True, text=True).stdout.strip()
     gover = "-"
     if "go" in KINDS:
-        gover = subprocess.run([bins["go"], "version"], capture_output=True, text=True).stdout.strip() or "?"
+        out = subprocess.run([bins["go"], "version"], capture_output=True, text=True).stdout
+        gover = " ".join(out.split()) or "?"
     with open(a.out, "w") as f:
         f.write("# Benchmark results\n\n")
         f.write(f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
