@@ -39,16 +39,24 @@ fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// The daemon's stdout (`None` if no thread could be started: then output to it is lost).
+static STDOUT: OnceLock<Option<Writer<Console>>> = OnceLock::new();
+static STDERR: OnceLock<Option<Writer<Console>>> = OnceLock::new();
+
+/// The daemon's stdout, started on first use (`None` if no thread could be started: then
+/// output to it is lost).
 pub fn stdout() -> Option<&'static Writer<Console>> {
-    static W: OnceLock<Option<Writer<Console>>> = OnceLock::new();
-    W.get_or_init(|| Writer::start("the daemon's standard output", Console::Stdout, CAPACITY).ok())
+    STDOUT
+        .get_or_init(|| {
+            Writer::start("the daemon's standard output", Console::Stdout, CAPACITY).ok()
+        })
         .as_ref()
 }
 
 pub fn stderr() -> Option<&'static Writer<Console>> {
-    static W: OnceLock<Option<Writer<Console>>> = OnceLock::new();
-    W.get_or_init(|| Writer::start("the daemon's standard error", Console::Stderr, CAPACITY).ok())
+    STDERR
+        .get_or_init(|| {
+            Writer::start("the daemon's standard error", Console::Stderr, CAPACITY).ok()
+        })
         .as_ref()
 }
 
@@ -60,9 +68,9 @@ pub fn write(to_stderr: bool, from: &Arc<str>, data: &[u8]) {
     }
 }
 
-/// At exit: gives both a moment to take what is queued.
+/// At exit: gives each that was used a moment to take what is queued.
 pub fn flush(limit: std::time::Duration) {
-    for w in [stdout(), stderr()].into_iter().flatten() {
+    for w in [STDOUT.get(), STDERR.get()].into_iter().flatten().flatten() {
         w.flush(limit);
     }
 }
