@@ -124,12 +124,16 @@ pub fn pump(fd: OwnedFd, sink: SharedSink, pid: i32, pumps: &Pumps) -> std::io::
                 r = rx.read(&mut buf) => r,
                 () = drain.cancelled() => {
                     // The children are gone: what is in the pipe is all there will be, unless a
-                    // grandchild still holds it, and nobody waits for that.
-                    while let Ok(n) = rx.try_read(&mut buf) {
-                        if n == 0 {
-                            break;
+                    // grandchild still holds it, and nobody waits for that. Read the descriptor
+                    // itself: tokio's try_read reads nothing until its event loop has seen the
+                    // pipe readable, which a pump just back from a pause has not.
+                    loop {
+                        match nix::unistd::read(&rx, &mut buf) {
+                            Ok(0) => break,
+                            Ok(n) => write(&sink, &buf[..n], pid).await,
+                            Err(nix::errno::Errno::EINTR) => {}
+                            Err(_) => break,
                         }
-                        write(&sink, &buf[..n], pid).await;
                     }
                     break;
                 }

@@ -143,30 +143,38 @@ impl<T: Target> Writer<T> {
     /// was dropped and not reported yet (at exit). Returns whether everything was written.
     pub fn flush(&self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
-        let mut q = self.lock();
-        while !q.items.is_empty() || q.busy {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            q = match self.shared.idle.wait_timeout(q, left) {
-                Ok((q, _)) => q,
-                Err(p) => p.into_inner().0,
-            };
-        }
-        let done = q.items.is_empty() && !q.busy;
-        let dropped = std::mem::take(&mut q.dropped);
-        q.trouble = false;
-        drop(q);
+        self.wait_idle(deadline);
+        let dropped = {
+            let mut q = self.lock();
+            q.trouble = false;
+            std::mem::take(&mut q.dropped)
+        };
         if !dropped.is_empty() {
-            // At exit the reporting thread may not get to it: report from here.
+            // At exit the reporting thread may not get to it: report from here, then give the
+            // report (which may be queued here, when this writes the main log) its chance.
             log(Report::Dropped {
                 name: self.shared.name.clone(),
                 dropped,
                 recovered: false,
             });
         }
-        done
+        self.wait_idle(deadline)
+    }
+
+    /// Waits until nothing is queued or being written, or `deadline`; returns which.
+    fn wait_idle(&self, deadline: Instant) -> bool {
+        let mut q = self.lock();
+        while !q.items.is_empty() || q.busy {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            q = match self.shared.idle.wait_timeout(q, left) {
+                Ok((q, _)) => q,
+                Err(p) => p.into_inner().0,
+            };
+        }
+        true
     }
 }
 

@@ -347,7 +347,9 @@ impl Supervisor {
                 }
             }
             ProcessState::Stopped if self.procs[i].gate == StartGate::AfterStop => {
-                // The second half of a restart.
+                // The second half of a restart. Whoever waited for the stop is answered first
+                // (the restart's own start waiter waits on, as the gate is not open yet).
+                self.resolve_waiters(i);
                 self.procs[i].gate = StartGate::Open;
                 if self.running() {
                     let _ = self.start(i, None);
@@ -406,6 +408,20 @@ impl Supervisor {
                 } else {
                     k += 1;
                 }
+            }
+        }
+    }
+
+    /// Answers the waiters whose process left the table (a reload, a removed group): their
+    /// start or stop will not happen.
+    fn drop_orphan_waiters(&mut self) {
+        let by_id = &self.by_id;
+        for waiters in [&mut self.start_waiters, &mut self.stop_waiters] {
+            for (_, reply) in waiters.extract_if(.., |(id, _)| !by_id.contains_key(id)) {
+                let _ = reply.send(Err(Fault::Failed(
+                    "the process left the configuration before it could be started or stopped"
+                        .into(),
+                )));
             }
         }
     }

@@ -8,6 +8,7 @@ use shared::{Fault, ProcessState};
 use tracing::info;
 
 use super::Supervisor;
+use crate::process::policy::StartGate;
 
 /// A group's config without where it was written, so moving a section is not a change.
 fn normalized(g: &GroupConfig) -> GroupConfig {
@@ -125,7 +126,20 @@ impl Supervisor {
         self.procs.retain(|p| p.cfg.group != name);
         self.groups.retain(|g| g.name != name);
         self.reindex();
+        self.drop_orphan_waiters();
         info!("removed process group {name}");
+        // What waited for the removed processes as dependencies may start now.
+        for i in 0..self.procs.len() {
+            let p = &self.procs[i];
+            if p.gate == StartGate::WaitingDeps
+                && p.deps
+                    .iter()
+                    .all(|&d| self.procs[d].state == ProcessState::Running)
+            {
+                self.procs[i].gate = StartGate::Open;
+                let _ = self.start(i, None);
+            }
+        }
         Ok(())
     }
 }

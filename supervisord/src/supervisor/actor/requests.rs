@@ -199,6 +199,12 @@ impl Supervisor {
                 self.procs[i].gate = StartGate::AfterStop;
                 self.stop(i);
             }
+            ProcessState::Stopping if self.procs[i].abandoned() => {
+                return Err(Fault::Failed(format!(
+                    "{} did not die after SIGKILL: it can't be started again",
+                    self.procs[i].full_name
+                )));
+            }
             ProcessState::Stopping => self.procs[i].gate = StartGate::AfterStop,
             ProcessState::Stopped
             | ProcessState::Exited

@@ -154,11 +154,14 @@ impl Supervisor {
                 g.push(i);
             }
         }
-        for p in &mut self.procs {
+        for i in 0..self.procs.len() {
+            let p = &mut self.procs[i];
             match p.gate {
                 StartGate::WaitingDeps | StartGate::RestartPause => {
                     p.gate = StartGate::Open;
                     p.timer_gen += 1;
+                    // Its start will not happen: whoever waits for it is answered now.
+                    self.resolve_waiters(i);
                 }
                 // Its stop goes on (with its escalation timer); only the start is dropped.
                 StartGate::AfterStop => p.gate = StartGate::Open,
@@ -237,6 +240,7 @@ impl Supervisor {
                 self.timers.clear();
                 self.by_pid.clear();
                 self.load_table(config);
+                self.drop_orphan_waiters();
                 self.state = SupervisorState::Running;
                 self.publish_supervisor(SupervisorState::Running);
                 self.start_autostart();

@@ -427,6 +427,24 @@ async fn restart_stops_then_starts_once_reaped() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_waiting_stop_is_answered_when_a_restart_starts_the_process_again() {
+    let mut h = Harness::new("[program:web]\ncommand=/bin/sh\nstartsecs=0\nstopwaitsecs=5\n");
+    let (_, pid, _) = h.spawned().await;
+    let handle = h.handle.clone();
+    let stop = tokio::spawn(async move { handle.stop("web", true).await });
+    assert_eq!(h.signalled().await.1, Signal::TERM);
+    // While it stops, a restart comes in: it starts again once reaped.
+    let info = h.handle.restart("web", false).await.unwrap();
+    assert_eq!(info.state, Stopping);
+    h.killed(pid, NixSignal::SIGTERM);
+    let stopped = tokio::time::timeout(Duration::from_secs(3600), stop)
+        .await
+        .expect("the stop is answered");
+    assert_eq!(stopped.unwrap().unwrap().state, Stopped);
+    assert_eq!(h.spawned().await.0, "web");
+}
+
+#[tokio::test(start_paused = true)]
 async fn reread_add_and_remove_groups_and_reload() {
     let mut h = Harness::new(
         "[program:kept]\ncommand=/bin/sh\nstartsecs=0\n\
