@@ -7,6 +7,8 @@ use std::time::SystemTime;
 use shared::{ProcessState, SupervisorState};
 use tokio::sync::broadcast;
 
+pub mod protocol;
+
 #[derive(Debug, Clone)]
 pub enum Event {
     /// A process changed state (`PROCESS_STATE_*` in supervisor's terms).
