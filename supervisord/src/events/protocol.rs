@@ -43,6 +43,13 @@ impl ListenerState {
 const READY: &[u8] = b"READY\n";
 const RESULT: &[u8] = b"RESULT ";
 
+/// A result line is `RESULT <number>`: one this long without its newline is not one. Bounds
+/// what a misbehaving listener can make the daemon hold.
+const MAX_RESULT_LINE: usize = 64;
+
+/// The largest result a listener may announce (supervisor's handlers read a word like `OK`).
+const MAX_RESULT: usize = 1 << 20;
+
 /// What a listener's output meant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -136,20 +143,20 @@ impl Listener {
 
     fn busy(&mut self) -> Option<Step> {
         let Some(len) = self.result_len else {
-            let end = self.buffer.iter().position(|&b| b == b'\n')?;
+            let Some(end) = self.buffer.iter().position(|&b| b == b'\n') else {
+                if self.buffer.len() > MAX_RESULT_LINE {
+                    let line = std::mem::take(&mut self.buffer);
+                    return Some(self.bad_line(&line[..MAX_RESULT_LINE]));
+                }
+                return None;
+            };
             let line: Vec<u8> = self.buffer.drain(..=end).take(end).collect();
             // As supervisor: the first 7 bytes are taken for `RESULT ` unread, the rest must be
             // a number.
             let text = line.get(RESULT.len()..).unwrap_or_default();
             match python_int(text) {
-                Some(n) => self.result_len = Some(n),
-                None => {
-                    let shown = match std::str::from_utf8(&line) {
-                        Ok(s) => s.to_owned(),
-                        Err(_) => format!("Undecodable: {}", python_bytes_repr(&line)),
-                    };
-                    return Some(self.violation(Some(format!("bad result line: '{shown}'"))));
-                }
+                Some(n) if n <= MAX_RESULT => self.result_len = Some(n),
+                _ => return Some(self.bad_line(&line)),
             }
             return self.busy();
         };
@@ -162,6 +169,15 @@ impl Listener {
         self.result_len = None;
         self.state = ListenerState::Acknowledged;
         Some(Step::Result(std::mem::take(&mut self.result)))
+    }
+
+    /// supervisor's warning for a line that is no result line.
+    fn bad_line(&mut self, line: &[u8]) -> Step {
+        let shown = match std::str::from_utf8(line) {
+            Ok(s) => s.to_owned(),
+            Err(_) => format!("Undecodable: {}", python_bytes_repr(line)),
+        };
+        self.violation(Some(format!("bad result line: '{shown}'")))
     }
 
     fn violation(&mut self, why: Option<String>) -> Step {
@@ -281,6 +297,14 @@ pub fn state_payload(
 mod tests {
     use super::*;
 
+    /// A listener that was sent an event.
+    fn busy() -> Listener {
+        let mut l = Listener::default();
+        l.feed(b"READY\n");
+        l.sent();
+        l
+    }
+
     #[test]
     fn ready_then_results() {
         let mut l = Listener::default();
@@ -321,24 +345,41 @@ mod tests {
         l.feed(b"READY\n");
         assert!(violation(l.feed(b"x")));
         // A result line that is no result line, as supervisor words it.
-        let mut l = Listener::default();
-        l.feed(b"READY\n");
-        l.sent();
+        let mut l = busy();
         assert_eq!(
             l.feed(b"To: ops@example.com\n"),
             vec![Step::Violation(Some(
                 "bad result line: 'To: ops@example.com'".into()
             ))]
         );
-        let mut l = Listener::default();
-        l.feed(b"READY\n");
-        l.sent();
+        let mut l = busy();
         assert_eq!(
             l.feed(b"RESULT \xff\n"),
             vec![Step::Violation(Some(
                 "bad result line: 'Undecodable: b'RESULT \\xff''".into()
             ))]
         );
+    }
+
+    #[test]
+    fn a_listener_cannot_make_the_daemon_hold_unbounded_output() {
+        // Endless output without a newline while BUSY.
+        let mut l = busy();
+        let steps = l.feed(&[b'x'; 1000]);
+        assert!(
+            matches!(steps.as_slice(), [Step::Violation(Some(_))]),
+            "{steps:?}"
+        );
+        assert_eq!(l.state(), ListenerState::Unknown);
+        // A result longer than any handler reads.
+        let mut l = busy();
+        let steps = l.feed(format!("RESULT {}\n", MAX_RESULT + 1).as_bytes());
+        assert!(
+            matches!(steps.as_slice(), [Step::Violation(Some(_))]),
+            "{steps:?}"
+        );
+        let mut l = busy();
+        assert_eq!(l.feed(format!("RESULT {MAX_RESULT}\n").as_bytes()), vec![]);
     }
 
     #[test]
@@ -356,9 +397,7 @@ mod tests {
             assert_eq!(python_int(text.as_bytes()), n, "{text:?}");
         }
         // supervisor does not check the word itself: the first 7 bytes are skipped.
-        let mut l = Listener::default();
-        l.feed(b"READY\n");
-        l.sent();
+        let mut l = busy();
         assert_eq!(l.feed(b"RESLUT 2\nOK"), vec![Step::Result(b"OK".to_vec())]);
     }
 
