@@ -276,7 +276,7 @@ fn process_kinds_are_typed() {
         ]
     );
     assert_eq!(l.buffer_size, 3);
-    assert_eq!(l.result_handler, "supervisor.dispatchers:default_handler");
+    assert_eq!(l.result_handler, shared::config::ResultHandler::Default);
     assert_eq!(kind("l1"), ProcessKind::EventListener(l));
     assert_eq!(
         kind("f"),

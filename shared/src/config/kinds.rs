@@ -8,7 +8,7 @@ use crate::events::EventType;
 use crate::values;
 
 use super::reader::Sect;
-use super::{FcgiConfig, FcgiSocket, ListenerConfig, ProcessKind};
+use super::{FcgiConfig, FcgiSocket, ListenerConfig, ProcessKind, ResultHandler};
 
 /// Keys a section type accepts besides the program keys.
 pub(super) fn extra_keys(section_type: &str) -> &'static [&'static str] {
@@ -52,12 +52,23 @@ fn listener(s: &mut Sect<'_, '_>) -> ListenerConfig {
             "buffer_size must be at least 1",
         );
     }
-    let result_handler = s
-        .string(
-            "result_handler",
-            Some("supervisor.dispatchers:default_handler"),
-        )
+    let spec = s
+        .string("result_handler", Some(ResultHandler::DEFAULT_SPEC))
         .unwrap_or_default();
+    let result_handler = ResultHandler::parse(&spec).unwrap_or_else(|| {
+        // A Python import path: there is no Python here. The default handler is the one that
+        // keeps such a listener working (it answers OK, as most do).
+        s.warn(
+            Some("result_handler"),
+            format!(
+                "result_handler {} is Python code this daemon cannot import: the default handler ({}) is used; {} is also built in",
+                spec.trim(),
+                ResultHandler::DEFAULT_SPEC,
+                ResultHandler::SUPERVISOR_STDOUT_SPEC
+            ),
+        );
+        ResultHandler::Default
+    });
     ListenerConfig {
         events,
         buffer_size: usize::try_from(buffer_size).unwrap_or(usize::MAX),

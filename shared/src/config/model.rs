@@ -205,8 +205,40 @@ pub struct ListenerConfig {
     pub events: Vec<EventType>,
     /// Events the pool holds while no listener is ready; the oldest is dropped beyond that.
     pub buffer_size: usize,
-    /// `module:function` that interprets a listener's result.
-    pub result_handler: String,
+    /// What interprets a listener's result.
+    pub result_handler: ResultHandler,
+}
+
+/// `result_handler=`: the Python functions supervisord could import, implemented natively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResultHandler {
+    /// `supervisor.dispatchers:default_handler`: `OK` means processed, anything else rejected.
+    #[default]
+    Default,
+    /// `supervisor_stdout:event_handler`: prints each result (a `PROCESS_LOG` payload) to the
+    /// daemon's stdout as `<processname> <channel> | <line>`.
+    SupervisorStdout,
+}
+
+impl ResultHandler {
+    pub const DEFAULT_SPEC: &str = "supervisor.dispatchers:default_handler";
+    pub const SUPERVISOR_STDOUT_SPEC: &str = "supervisor_stdout:event_handler";
+
+    /// The handler a `module:function` names, if it is one of ours.
+    pub fn parse(spec: &str) -> Option<ResultHandler> {
+        match spec.trim() {
+            Self::DEFAULT_SPEC => Some(ResultHandler::Default),
+            Self::SUPERVISOR_STDOUT_SPEC => Some(ResultHandler::SupervisorStdout),
+            _ => None,
+        }
+    }
+
+    pub fn spec(self) -> &'static str {
+        match self {
+            ResultHandler::Default => Self::DEFAULT_SPEC,
+            ResultHandler::SupervisorStdout => Self::SUPERVISOR_STDOUT_SPEC,
+        }
+    }
 }
 
 /// An fcgi-program's socket, created by the daemon and passed to each process as its stdin.

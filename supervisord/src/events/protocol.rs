@@ -209,7 +209,7 @@ fn python_int(b: &[u8]) -> Option<usize> {
 }
 
 /// Python's `repr(bytes)` (`b'\xff'`), for undecodable output in messages.
-fn python_bytes_repr(b: &[u8]) -> String {
+pub(crate) fn python_bytes_repr(b: &[u8]) -> String {
     let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
         '"'
     } else {
@@ -232,12 +232,6 @@ fn python_bytes_repr(b: &[u8]) -> String {
     }
     out.push(quote);
     out
-}
-
-/// supervisor's `default_handler`: `OK` means processed; anything else is a rejection, and the
-/// event is sent again.
-pub fn default_handler(result: &[u8]) -> bool {
-    result == b"OK"
 }
 
 /// What one event is, for its envelope.
@@ -328,8 +322,6 @@ mod tests {
             vec![Step::Result(b"FAIL".to_vec())]
         );
         assert_eq!(l.state(), ListenerState::Acknowledged);
-        assert!(default_handler(b"OK"));
-        assert!(!default_handler(b"FAIL"));
     }
 
     #[test]

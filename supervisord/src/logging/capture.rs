@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::sink::LogSink;
+use crate::events::output::Route;
 
 /// Large reads keep the syscall count (and the daemon's CPU per byte) low for chatty children.
 const CHUNK: usize = 64 * 1024;
@@ -93,16 +94,26 @@ impl Pace {
     }
 }
 
-async fn write(sink: &SharedSink, data: &[u8], pid: i32) {
-    let reports = sink.lock().await.write(data, pid);
+async fn write(sink: &SharedSink, route: &mut Route, data: &[u8], pid: i32) {
+    let data = route.take(data, pid);
+    if data.is_empty() {
+        return;
+    }
+    let reports = sink.lock().await.write(&data, pid);
     for r in reports {
         tracing::error!("{r}");
     }
 }
 
-/// Starts pumping `fd` (output of process `pid`) into `sink`, as one of `pumps`. It first
-/// opens the sink's files (supervisor creates them when the process spawns).
-pub fn pump(fd: OwnedFd, sink: SharedSink, pid: i32, pumps: &Pumps) -> std::io::Result<()> {
+/// Starts pumping `fd` (output of process `pid`) through `route` into `sink`, as one of
+/// `pumps`. It first opens the sink's files (supervisor creates them when the process spawns).
+pub fn pump(
+    fd: OwnedFd,
+    sink: SharedSink,
+    pid: i32,
+    pumps: &Pumps,
+    mut route: Route,
+) -> std::io::Result<()> {
     let mut rx = pipe::Receiver::from_owned_fd(fd)?;
     let drain = pumps.drain.clone();
     pumps.tracker.spawn(async move {
@@ -130,7 +141,7 @@ pub fn pump(fd: OwnedFd, sink: SharedSink, pid: i32, pumps: &Pumps) -> std::io::
                     loop {
                         match nix::unistd::read(&rx, &mut buf) {
                             Ok(0) => break,
-                            Ok(n) => write(&sink, &buf[..n], pid).await,
+                            Ok(n) => write(&sink, &mut route, &buf[..n], pid).await,
                             Err(nix::errno::Errno::EINTR) => {}
                             Err(_) => break,
                         }
@@ -141,7 +152,7 @@ pub fn pump(fd: OwnedFd, sink: SharedSink, pid: i32, pumps: &Pumps) -> std::io::
             match read {
                 Ok(0) => break,
                 Ok(n) => {
-                    write(&sink, &buf[..n], pid).await;
+                    write(&sink, &mut route, &buf[..n], pid).await;
                     pace.record(n);
                     if pace.chatty && !grown {
                         grown = true;
@@ -169,6 +180,11 @@ pub fn pump(fd: OwnedFd, sink: SharedSink, pid: i32, pumps: &Pumps) -> std::io::
                     tracing::debug!("stopped reading child output: {e}");
                     break;
                 }
+            }
+        }
+        if let Some(rest) = route.finish(pid) {
+            for r in sink.lock().await.write(&rest, pid) {
+                tracing::error!("{r}");
             }
         }
     });

@@ -99,7 +99,7 @@ async fn page_update(svc: &Service, ev: Result<Event, RecvError>) -> Option<Opti
                 .event("snapshot")
                 .data(snapshot(svc).await?),
         ),
-        Ok(Event::RemoteCommunication { .. }) => None,
+        Ok(_) => None,
         Err(RecvError::Closed) => return None,
     })
 }

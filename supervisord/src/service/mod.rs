@@ -121,6 +121,11 @@ impl Service {
         self.handle.subscribe()
     }
 
+    /// The event listener pools now.
+    pub async fn pools(&self) -> Vec<crate::events::pool::PoolView> {
+        self.handle.pools().await
+    }
+
     /// `sendRemoteCommEvent`: an event for listeners subscribed to REMOTE_COMMUNICATION.
     pub fn publish_remote(&self, kind: &str, data: &str) -> Result<(), Fault> {
         self.handle.publish(Event::RemoteCommunication {

@@ -10,13 +10,15 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use shared::config::{Config, GroupConfig, ProcessConfig};
 use shared::{Fault, ProcessState, SupervisorState};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::time::DelayQueue;
 use tracing::{error, warn};
 
 use crate::crit;
-use crate::events::Event;
+use crate::events::bus::PoolSpec;
+use crate::events::dispatcher::Dispatcher;
+use crate::events::{Bus, Event};
 use crate::logging::capture::Pumps;
 use crate::logging::mainlog::MainLog;
 use crate::logging::sink::LogSink;
@@ -67,7 +69,9 @@ pub struct Supervisor {
     commands: mpsc::Receiver<Command>,
     exits: mpsc::UnboundedReceiver<Exit>,
     timers: DelayQueue<Timer>,
-    events: broadcast::Sender<Event>,
+    bus: Bus,
+    /// The event listener pools' task, started with the actor.
+    dispatcher: Option<Dispatcher>,
     /// The daemon's state and identifier for readers that must not wait for the actor.
     status: watch::Sender<DaemonStatus>,
     /// RUNNING, or RESTARTING / SHUTDOWN while everything is being stopped.
@@ -112,14 +116,14 @@ impl Supervisor {
         spawner: Box<dyn Spawner>,
     ) -> (Supervisor, Handle) {
         let (tx, commands) = mpsc::channel(256);
-        let events = crate::events::channel();
+        let (bus, dispatcher) = Bus::new();
         let (status, status_rx) = watch::channel(DaemonStatus {
             state: SupervisorState::Running,
             identifier: Arc::from(config.supervisord.identifier.as_str()),
         });
         let handle = Handle {
             commands: tx,
-            events: events.clone(),
+            bus: bus.clone(),
             status: status_rx,
         };
         let mut s = Supervisor {
@@ -134,7 +138,8 @@ impl Supervisor {
             commands,
             exits,
             timers: DelayQueue::new(),
-            events,
+            bus,
+            dispatcher: Some(dispatcher),
             status,
             state: SupervisorState::Running,
             stop_groups: Vec::new(),
@@ -180,6 +185,14 @@ impl Supervisor {
             }
         }
         self.reindex();
+        let pools = config.groups.iter().filter_map(PoolSpec::of).collect();
+        self.bus.set_pools(&config.supervisord.identifier, pools);
+        for g in &config.groups {
+            self.bus.emit(Event::ProcessGroup {
+                group: g.name.clone(),
+                change: shared::events::GroupChange::Added,
+            });
+        }
     }
 
     /// A table entry for `p`, with its log sinks (AUTO files are created now, as Python does).
@@ -258,6 +271,9 @@ impl Supervisor {
 
     /// Runs until shutdown completes.
     pub async fn run(mut self) -> Outcome {
+        if let Some(d) = self.dispatcher.take() {
+            tokio::spawn(d.run());
+        }
         self.publish_supervisor(SupervisorState::Running);
         self.start_autostart();
         while !self.finished {
@@ -291,7 +307,7 @@ impl Supervisor {
 
     fn publish_supervisor(&self, to: SupervisorState) {
         self.status.send_modify(|s| s.state = to);
-        let _ = self.events.send(Event::SupervisorStateChanged { to });
+        self.bus.emit(Event::SupervisorStateChanged { to });
     }
 
     /// Applies one transition, publishes it, and reacts (waiters, dependencies, exit policy).
@@ -318,12 +334,13 @@ impl Supervisor {
         }
         let expected =
             (to == ProcessState::Exited).then(|| p.cfg.exitcodes.contains(&p.exitstatus));
-        let _ = self.events.send(Event::ProcessStateChanged {
+        self.bus.emit(Event::ProcessStateChanged {
             name: p.cfg.name.clone(),
             group: p.cfg.group.clone(),
             from,
             to,
-            pid: p.pid,
+            // After an exit, the pid of the process that ended (supervisor's payloads show it).
+            pid: if p.pid != 0 { p.pid } else { p.ended_pid },
             tries: p.backoff,
             expected,
             at: std::time::SystemTime::now(),

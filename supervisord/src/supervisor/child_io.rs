@@ -2,10 +2,15 @@
 //! kind, and what the daemon does with its ends once the child exists.
 
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use shared::config::{ProcessConfig, ProcessKind};
+use shared::events::Channel;
 use tracing::error;
 
+use crate::events::Bus;
+use crate::events::bus::ListenerId;
+use crate::events::output::Route;
 use crate::logging::capture::{self, Pumps};
 use crate::logging::sink::SinkHandle;
 use crate::process::spawn::{ErrOutput, Output, Spawned, Stdin};
@@ -18,23 +23,30 @@ pub(super) struct Plan {
     pub(super) stderr: ErrOutput,
 }
 
-/// `capture_*`: something wants that stream (a log target).
-pub(super) fn plan(cfg: &ProcessConfig, capture_stdout: bool, capture_stderr: bool) -> Plan {
-    let stdout = if capture_stdout {
+/// Something wants this stream: a log target, its events, or capture mode.
+fn wanted(cfg: &shared::config::LogConfig, sink: &SinkHandle) -> bool {
+    sink.captured || cfg.events_enabled || cfg.capture_maxbytes > 0
+}
+
+pub(super) fn plan(cfg: &ProcessConfig, stdout: &SinkHandle, stderr: &SinkHandle) -> Plan {
+    let listener = matches!(cfg.kind, ProcessKind::EventListener(_));
+    // A listener's stdout is its side of the protocol: always read.
+    let stdout = if listener || wanted(&cfg.stdout, stdout) {
         Output::Pipe
     } else {
         Output::Null
     };
+    // The config refuses redirect_stderr for a listener: stderr in its stdout would break the
+    // protocol.
     let stderr = if cfg.redirect_stderr {
         ErrOutput::Stdout
-    } else if capture_stderr {
+    } else if wanted(&cfg.stderr, stderr) {
         ErrOutput::Pipe
     } else {
         ErrOutput::Null
     };
     match &cfg.kind {
-        // Event listeners and fcgi programs are connected as programs until the event system
-        // (its protocol on their stdin and stdout) and fcgi sockets (as their stdin) exist.
+        // fcgi programs are connected as programs until fcgi sockets (as their stdin) exist.
         ProcessKind::Program | ProcessKind::EventListener(_) | ProcessKind::Fcgi(_) => Plan {
             stdin: Stdin::Pipe,
             stdout,
@@ -43,23 +55,63 @@ pub(super) fn plan(cfg: &ProcessConfig, capture_stdout: bool, capture_stderr: bo
     }
 }
 
-/// Starts reading a new child's output into its sinks (tracked in `pumps`) and returns the
-/// daemon's end of its stdin, made non-blocking: a client's write must never block the actor.
+/// Starts reading a new child's output into its sinks and events (tracked in `pumps`) and
+/// returns the daemon's end of its stdin, made non-blocking: a client's write must never block
+/// the actor. A listener's stdin goes to its pool instead.
 pub(super) fn wire(
-    name: &str,
+    cfg: &ProcessConfig,
     spawned: Spawned,
     stdout: &SinkHandle,
     stderr: &SinkHandle,
     pumps: &Pumps,
+    bus: &Bus,
 ) -> Option<OwnedFd> {
-    for (fd, sink) in [(spawned.stdout, stdout), (spawned.stderr, stderr)] {
+    let listener = match cfg.kind {
+        ProcessKind::EventListener(_) => Some(ListenerId {
+            pool: Arc::from(cfg.group.as_str()),
+            name: Arc::from(cfg.name.as_str()),
+            pid: spawned.pid,
+        }),
+        _ => None,
+    };
+    // The pool learns of the process before its first output can arrive.
+    let stdin = match (&listener, spawned.stdin) {
+        (Some(id), Some(fd)) => {
+            bus.attach(id.clone(), fd);
+            None
+        }
+        (_, stdin) => stdin,
+    };
+    let events = |channel: Channel, log: &shared::config::LogConfig| {
+        Route::events(
+            bus,
+            &cfg.name,
+            &cfg.group,
+            channel,
+            log.events_enabled,
+            log.capture_maxbytes,
+            cfg.strip_ansi,
+        )
+    };
+    let stdout_route = match listener {
+        Some(id) => Route::Listener {
+            bus: bus.clone(),
+            id,
+        },
+        None => events(Channel::Stdout, &cfg.stdout),
+    };
+    let streams = [
+        (spawned.stdout, stdout, stdout_route),
+        (spawned.stderr, stderr, events(Channel::Stderr, &cfg.stderr)),
+    ];
+    for (fd, sink, route) in streams {
         if let Some(fd) = fd
-            && let Err(e) = capture::pump(fd, sink.sink.clone(), spawned.pid, pumps)
+            && let Err(e) = capture::pump(fd, sink.sink.clone(), spawned.pid, pumps, route)
         {
-            error!("can't read output of '{name}': {e}");
+            error!("can't read output of '{}': {e}", cfg.name);
         }
     }
-    let stdin = spawned.stdin?;
+    let stdin = stdin?;
     let flags = nix::fcntl::fcntl(&stdin, nix::fcntl::FcntlArg::F_GETFL)
         .map(nix::fcntl::OFlag::from_bits_truncate)
         .unwrap_or(nix::fcntl::OFlag::empty());

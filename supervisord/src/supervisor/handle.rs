@@ -134,7 +134,7 @@ pub struct DaemonStatus {
 #[derive(Clone)]
 pub struct Handle {
     pub(crate) commands: mpsc::Sender<Command>,
-    pub(crate) events: broadcast::Sender<Event>,
+    pub(crate) bus: crate::events::Bus,
     pub(crate) status: watch::Receiver<DaemonStatus>,
 }
 
@@ -312,11 +312,16 @@ impl Handle {
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
+        self.bus.subscribe()
     }
 
     /// Publishes an event that does not come from the actor (a client's remote event).
     pub fn publish(&self, event: Event) {
-        let _ = self.events.send(event);
+        self.bus.emit(event);
+    }
+
+    /// The event listener pools now.
+    pub async fn pools(&self) -> Vec<crate::events::pool::PoolView> {
+        self.bus.pools().await
     }
 }

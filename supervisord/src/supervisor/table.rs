@@ -21,6 +21,8 @@ pub(super) struct Process {
     pub(super) state: ProcessState,
     /// 0 when no child exists.
     pub(super) pid: i32,
+    /// While its exit is being handled: the pid of the child that ended.
+    pub(super) ended_pid: i32,
     pub(super) laststart: Option<Instant>,
     pub(super) laststart_wall: i64,
     pub(super) laststop: Option<Instant>,
@@ -65,6 +67,7 @@ impl Process {
             cfg,
             state: ProcessState::Stopped,
             pid: 0,
+            ended_pid: 0,
             laststart: None,
             laststart_wall: 0,
             laststop: None,

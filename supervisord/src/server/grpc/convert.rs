@@ -89,6 +89,18 @@ pub(super) fn log_chunk(c: Chunk) -> v1::LogChunk {
 }
 
 pub(super) fn event(ev: Event) -> v1::Event {
+    let type_name = ev.event_type().name().to_owned();
+    let payload = ev.payload();
+    let output = |name: &str, group: &str, pid: i32, channel, data: &[u8]| v1::ProcessOutput {
+        name: name.to_owned(),
+        group: group.to_owned(),
+        pid,
+        channel: match channel {
+            shared::events::Channel::Stdout => v1::LogChannel::Stdout as i32,
+            shared::events::Channel::Stderr => v1::LogChannel::Stderr as i32,
+        },
+        data: data.to_vec(),
+    };
     let kind = match ev {
         Event::ProcessStateChanged {
             name,
@@ -120,8 +132,59 @@ pub(super) fn event(ev: Event) -> v1::Event {
         Event::RemoteCommunication { kind, data } => {
             v1::event::Kind::RemoteCommunication(v1::RemoteCommunication { r#type: kind, data })
         }
+        Event::ProcessLog {
+            name,
+            group,
+            pid,
+            channel,
+            data,
+        } => v1::event::Kind::ProcessLog(output(&name, &group, pid, channel, &data)),
+        Event::ProcessCommunication {
+            name,
+            group,
+            pid,
+            channel,
+            data,
+        } => v1::event::Kind::ProcessCommunication(output(&name, &group, pid, channel, &data)),
+        Event::ProcessGroup { group, change } => {
+            v1::event::Kind::ProcessGroup(v1::ProcessGroupChanged {
+                group,
+                added: change == shared::events::GroupChange::Added,
+            })
+        }
+        Event::Tick { period, when } => v1::event::Kind::Tick(v1::Tick {
+            period: u32::try_from(period.seconds()).unwrap_or(u32::MAX),
+            when,
+        }),
     };
-    v1::Event { kind: Some(kind) }
+    v1::Event {
+        kind: Some(kind),
+        type_name,
+        payload,
+    }
+}
+
+pub(super) fn pool(p: crate::events::pool::PoolView) -> v1::EventPool {
+    v1::EventPool {
+        name: p.name,
+        events: p.events,
+        buffered: p.buffered as u64,
+        buffer_size: p.buffer_size as u64,
+        listeners: p
+            .listeners
+            .into_iter()
+            .map(|l| v1::EventListener {
+                name: l.name,
+                state: l.state.name().to_owned(),
+                event_serial: l.event,
+            })
+            .collect(),
+        emitted: p.counters.emitted,
+        delivered: p.counters.delivered,
+        processed: p.counters.processed,
+        rejected: p.counters.rejected,
+        dropped: p.counters.dropped,
+    }
 }
 
 pub(super) fn status(f: Fault) -> tonic::Status {

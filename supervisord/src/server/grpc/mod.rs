@@ -6,6 +6,7 @@ mod convert;
 use futures_util::StreamExt;
 use proto::v1;
 use proto::v1::supervisor_server::{Supervisor as SupervisorApi, SupervisorServer};
+use shared::events::EventType;
 use shared::names::Selection;
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
@@ -335,25 +336,64 @@ impl SupervisorApi for GrpcService {
         Box<dyn futures_util::Stream<Item = Result<v1::Event, Status>> + Send + 'static>,
     >;
 
-    async fn subscribe(&self, _: Request<v1::SubscribeRequest>) -> R<Self::SubscribeStream> {
+    async fn subscribe(&self, r: Request<v1::SubscribeRequest>) -> R<Self::SubscribeStream> {
+        let mut filter = Vec::new();
+        for name in r.into_inner().events {
+            match EventType::parse(&name.trim().to_uppercase()) {
+                Some(t) => filter.push(t),
+                None => {
+                    return Err(Status::invalid_argument(format!(
+                        "unknown event type {name:?}"
+                    )));
+                }
+            }
+        }
         let rx = self.0.subscribe();
         ok(Box::pin(futures_util::stream::unfold(
-            Some(rx),
-            |rx| async move {
-                let mut rx = rx?;
-                match rx.recv().await {
-                    Ok(ev) => Some((Ok(convert::event(ev)), Some(rx))),
-                    // Never a silently incomplete history: the client learns what it missed, and the
-                    // stream ends.
-                    Err(RecvError::Lagged(n)) => Some((
-                        Err(Status::data_loss(format!(
-                            "missed {n} events (the client was too slow): read the current state with GetAllProcessInfo and subscribe again"
-                        ))),
-                        None,
-                    )),
-                    Err(RecvError::Closed) => None,
+            Some((rx, filter)),
+            |state| async move {
+                let (mut rx, filter) = state?;
+                loop {
+                    match rx.recv().await {
+                        Ok(ev) => {
+                            let t = ev.event_type();
+                            if filter.is_empty() || filter.iter().any(|f| t.is_a(*f)) {
+                                return Some((Ok(convert::event(ev)), Some((rx, filter))));
+                            }
+                        }
+                        // Never a silently incomplete history: the client learns what it
+                        // missed, and the stream ends.
+                        Err(RecvError::Lagged(n)) => {
+                            return Some((
+                                Err(Status::data_loss(format!(
+                                    "missed {n} events (the client was too slow): read the current state with GetAllProcessInfo and subscribe again"
+                                ))),
+                                None,
+                            ));
+                        }
+                        Err(RecvError::Closed) => return None,
+                    }
                 }
             },
         )))
+    }
+
+    async fn send_remote_comm_event(
+        &self,
+        r: Request<v1::SendRemoteCommEventRequest>,
+    ) -> R<v1::SendRemoteCommEventResponse> {
+        let r = r.into_inner();
+        self.0.publish_remote(&r.r#type, &r.data).map_err(fault)?;
+        ok(v1::SendRemoteCommEventResponse {})
+    }
+
+    async fn get_event_pools(
+        &self,
+        _: Request<v1::GetEventPoolsRequest>,
+    ) -> R<v1::GetEventPoolsResponse> {
+        let pools = self.0.pools().await;
+        ok(v1::GetEventPoolsResponse {
+            pools: pools.into_iter().map(convert::pool).collect(),
+        })
     }
 }

@@ -7,7 +7,11 @@ use shared::config::{Config, GroupConfig};
 use shared::{Fault, ProcessState};
 use tracing::info;
 
+use shared::events::GroupChange;
+
 use super::Supervisor;
+use crate::events::Event;
+use crate::events::bus::PoolSpec;
 use crate::process::policy::StartGate;
 
 /// A group's config without where it was written, so moving a section is not a change.
@@ -88,9 +92,16 @@ impl Supervisor {
             .collect();
         let count = new.len();
         self.procs.splice(ppos..ppos, new);
+        if let Some(pool) = PoolSpec::of(&group) {
+            self.bus.add_pool(pool);
+        }
         self.groups.insert(gpos, group);
         self.reindex();
         info!("added process group {name}");
+        self.bus.emit(Event::ProcessGroup {
+            group: name.to_owned(),
+            change: GroupChange::Added,
+        });
         for i in ppos..ppos + count {
             if self.procs[i].cfg.autostart {
                 let _ = self.start(i, None);
@@ -127,7 +138,12 @@ impl Supervisor {
         self.groups.retain(|g| g.name != name);
         self.reindex();
         self.drop_orphan_waiters();
+        self.bus.remove_pool(name);
         info!("removed process group {name}");
+        self.bus.emit(Event::ProcessGroup {
+            group: name.to_owned(),
+            change: GroupChange::Removed,
+        });
         // What waited for the removed processes as dependencies may start now.
         for i in 0..self.procs.len() {
             let p = &self.procs[i];

@@ -151,7 +151,7 @@ impl Supervisor {
             Some(prepared) => prepared,
             None => env::prepare(&self.config, cfg)?,
         };
-        let plan = child_io::plan(cfg, p.stdout.captured, p.stderr.captured);
+        let plan = child_io::plan(cfg, &p.stdout, &p.stderr);
         let spec = SpawnSpec {
             name: cfg.name.clone(),
             filename: prepared.filename,
@@ -167,7 +167,14 @@ impl Supervisor {
         let spawned = self.spawner.spawn(spec)?;
         let pid = spawned.pid;
         let p = &mut self.procs[i];
-        p.stdin = child_io::wire(&p.cfg.name, spawned, &p.stdout, &p.stderr, &self.pumps);
+        p.stdin = child_io::wire(
+            &p.cfg,
+            spawned,
+            &p.stdout,
+            &p.stderr,
+            &self.pumps,
+            &self.bus,
+        );
         Ok(pid)
     }
 
@@ -208,10 +215,10 @@ impl Supervisor {
 
     pub(super) fn on_exit(&mut self, exit: Exit) {
         let (es, msg) = reaper::describe(exit.status);
-        let Some(i) = self
+        let Some((id, i)) = self
             .by_pid
             .remove(&exit.pid)
-            .and_then(|id| self.by_id.get(&id).copied())
+            .and_then(|id| Some((id, *self.by_id.get(&id)?)))
         else {
             debug!("reaped unknown pid {} ({msg})", exit.pid);
             return;
@@ -241,6 +248,7 @@ impl Supervisor {
             },
         );
         p.pid = 0;
+        p.ended_pid = exit.pid;
         p.stdin = None;
         p.timer_gen += 1;
         p.laststop = Some(Instant::now());
@@ -291,6 +299,9 @@ impl Supervisor {
                     }
                 }
             }
+        }
+        if let Some(p) = self.by_id.get(&id).and_then(|&i| self.procs.get_mut(i)) {
+            p.ended_pid = 0;
         }
         if !self.running() {
             self.progress_stop_all();
