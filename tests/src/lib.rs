@@ -77,6 +77,8 @@ pub struct Daemon {
     pub wrapper: Vec<String>,
     /// The daemon's stdout when it is not a file (the write end of a pipe).
     stdout: Option<std::os::fd::OwnedFd>,
+    /// Python's supervisord instead of ours (the reference for comparisons).
+    python: bool,
 }
 
 impl Daemon {
@@ -106,8 +108,32 @@ impl Daemon {
             status: None,
             wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
             stdout: None,
+            python: false,
         };
         d.spawn(args);
+        d
+    }
+
+    /// Python's supervisord (from the venv) on the same kind of config, in the foreground: the
+    /// reference a test compares ours with.
+    pub fn start_python(body: &str) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("supervisord.conf");
+        let text = format!(
+            "{}\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
+            Self::config_text(dir.path(), body)
+        );
+        std::fs::write(&config, text).expect("write config");
+        let mut d = Daemon {
+            dir,
+            child: None,
+            config,
+            status: None,
+            wrapper: Vec::new(),
+            stdout: None,
+            python: true,
+        };
+        d.spawn(&["-n"]);
         d
     }
 
@@ -125,6 +151,7 @@ impl Daemon {
             status: None,
             wrapper: Vec::new(),
             stdout: Some(w),
+            python: false,
         };
         d.spawn(&[]);
         (d, r)
@@ -163,6 +190,11 @@ impl Daemon {
         };
         let err = std::fs::File::create(self.path("stderr.txt")).expect("stderr file");
         let mut cmd = match self.wrapper.split_first() {
+            _ if self.python => {
+                let mut c = Command::new(venv_python());
+                c.args(["-m", "supervisor.supervisord"]);
+                c
+            }
             Some((first, rest)) => {
                 let mut c = Command::new(first);
                 c.args(rest).arg(bin("supervisord"));

@@ -4,9 +4,9 @@ use super::Ctl;
 
 /// Every action, for `help` and the shell's completion.
 pub(crate) const COMMANDS: &[&str] = &[
-    "add", "avail", "clear", "exit", "fg", "help", "maintail", "open", "pid", "quit", "reload",
-    "remove", "reread", "restart", "shutdown", "signal", "start", "status", "stop", "tail",
-    "update", "version",
+    "add", "avail", "clear", "events", "exit", "fg", "help", "maintail", "open", "pid", "quit",
+    "reload", "remove", "reread", "restart", "shutdown", "signal", "start", "status", "stop",
+    "tail", "update", "version",
 ];
 
 fn text(cmd: &str) -> Option<&'static str> {
@@ -22,6 +22,9 @@ fn text(cmd: &str) -> Option<&'static str> {
         "version" => "version\t\t\tShow the version of the remote supervisord process",
         "status" => {
             "status <name>\t\tGet status for a single process\nstatus <gname>:*\tGet status for all processes in a group\nstatus <name> <name>\tGet status for multiple named processes\nstatus\t\t\tGet all process status info"
+        }
+        "events" => {
+            "events\t\t\tPrint every event as it happens (until Ctrl-C)\nevents <type> ...\tPrint the events of these types (PROCESS_STATE, TICK_5, ...)\nevents --pools\t\tShow the event listener pools and their listeners' states"
         }
         "pid" => {
             "pid\t\t\tGet the PID of supervisord.\npid <name>\t\tGet the PID of a single child process by name.\npid all\t\t\tGet the PID of every child process, one per line."

@@ -5,6 +5,7 @@ mod avail;
 mod config;
 mod control;
 mod daemon;
+mod events;
 mod help;
 mod logs;
 mod pid;
@@ -167,6 +168,7 @@ impl Ctl {
             "restart" => control::restart(self, &args).await,
             "signal" => control::signal(self, &args).await,
             "pid" => pid::run(self, &args).await,
+            "events" => events::run(self, &args).await,
             "tail" => logs::tail(self, &args).await,
             "maintail" => logs::maintail(self, &args).await,
             "fg" => logs::fg(self, &args).await,
