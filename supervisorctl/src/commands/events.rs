@@ -77,7 +77,7 @@ fn human_line(e: &v1::Event) -> String {
     let rest: Vec<&str> = lines.collect();
     // A payload ending with a newline: no empty line for it.
     let rest = match rest.split_last() {
-        Some((last, init)) if last.is_empty() => init,
+        Some((&"", init)) => init,
         _ => &rest[..],
     };
     for l in rest {
