@@ -4,6 +4,7 @@
 "use strict";
 
 const procs = new Map(); // "group:name" -> info
+let pools = []; // event listener pools, as the server last sent them
 let logSource = null;
 let logTarget = null;
 
@@ -104,6 +105,30 @@ function render() {
   $("#empty").hidden = procs.size > 0;
 }
 
+function renderPools() {
+  const rows = [];
+  for (const pool of pools) {
+    rows.push(el("tr", { class: "pool" },
+      el("td", { class: "name", textContent: pool.name }),
+      el("td", {}),
+      el("td", { class: "events", textContent: pool.events.join(", ") }),
+      el("td", { textContent: `${pool.buffered}/${pool.buffer_size}` }),
+      ...["emitted", "delivered", "processed", "rejected", "dropped"].map((k) =>
+        el("td", { class: `count c-${k}`, textContent: String(pool[k]) }))));
+    for (const l of pool.listeners) {
+      const tr = el("tr", { class: "listener" },
+        el("td", { class: "name", textContent: l.name }),
+        el("td", {}, el("span", { class: `state l-${l.state}`, textContent: l.state })),
+        el("td", { colSpan: 7, class: "desc", textContent: l.event === null ? "" : `event ${l.event}` }));
+      tr.dataset.pool = pool.name;
+      tr.dataset.listener = l.name;
+      rows.push(tr);
+    }
+  }
+  $("#pools tbody").replaceChildren(...rows);
+  $("#pools").hidden = pools.length === 0;
+}
+
 function selected() {
   return [...document.querySelectorAll("input.sel:checked")].map((c) => c.dataset.name);
 }
@@ -133,9 +158,15 @@ function connect() {
     clockSkew = data.now - Math.floor(Date.now() / 1000);
     $("#ident").textContent = data.identification;
     for (const p of data.processes) procs.set(fullname(p), p);
+    pools = data.pools || [];
     $("#conn").textContent = "live";
     $("#conn").classList.add("live");
     render();
+    renderPools();
+  });
+  es.addEventListener("pools", (e) => {
+    pools = JSON.parse(e.data);
+    renderPools();
   });
   es.addEventListener("process", (e) => {
     const p = JSON.parse(e.data);

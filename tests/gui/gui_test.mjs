@@ -1,5 +1,6 @@
 // Drives the GUI in Debian's headless chromium: the page shows the programs (names escaped),
-// a stop changes the state on the page without a reload, and the log viewer shows new lines.
+// a stop changes the state on the page without a reload, listener pools show their listeners'
+// states, and the log viewer shows new lines.
 // Usage: node gui_test.mjs BASE_URL
 import { chromium } from "playwright-core";
 
@@ -48,6 +49,15 @@ try {
     document.querySelector('#procs tbody tr[data-name="web:web"] .state')?.textContent === "RUNNING",
     null, { timeout: 20000 });
   console.log("ok start seen live");
+
+  // Event listener pools are shown with their listeners' protocol states.
+  await page.waitForFunction(() =>
+    document.querySelector('#pools tr.listener[data-listener="watch"] .state')?.textContent === "READY",
+    null, { timeout: 20000 });
+  if (!(await page.locator("#pools tr.pool").first().textContent()).includes("PROCESS_STATE_FATAL")) {
+    await fail("the pool's events are not shown");
+  }
+  console.log("ok listener pools shown");
 
   // Shutdown is behind a confirmation (dismissed here: nothing happens).
   await page.locator("#shutdown").click();

@@ -387,6 +387,21 @@ fn a_full_buffer_drops_the_oldest_events_with_pythons_line() {
     let out = d.ctl(&["--json", "events", "--pools"]);
     assert!(out.stdout.contains("\"buffered\": 2,"), "{out:?}");
     assert!(out.stdout.contains("\"dropped\": 3,"), "{out:?}");
+    // And /metrics counts them per pool.
+    let sock = d.path("supervisor.sock");
+    let metrics = curl(&[
+        "--unix-socket",
+        &sock.display().to_string(),
+        "http://localhost/metrics",
+    ]);
+    for line in [
+        "supervisord_events_emitted_total{pool=\"raw\"} 5",
+        "supervisord_events_dropped_total{pool=\"raw\"} 3",
+        "supervisord_events_delivered_total{pool=\"raw\"} 0",
+        "supervisord_events_buffered{pool=\"raw\"} 2",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
 }
 
 #[test]

@@ -190,7 +190,8 @@ fn web_gui_in_headless_chromium() {
          [program:web]\ncommand=sleep 600\nstartsecs=0\n\
          [program:ticker]\ncommand=sh -c 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done'\nstartsecs=0\n\
          [program:<script>]\ncommand=sleep 600\nstartsecs=0\n\
-         [group:workers]\nprograms=w1,w2\n[program:w1]\ncommand=sleep 600\nstartsecs=0\n[program:w2]\ncommand=sleep 600\nstartsecs=0\n"
+         [group:workers]\nprograms=w1,w2\n[program:w1]\ncommand=sleep 600\nstartsecs=0\n[program:w2]\ncommand=sleep 600\nstartsecs=0\n\
+         [eventlistener:watch]\ncommand=sh -c 'printf \"READY\\n\"; exec sleep 600'\nevents=PROCESS_STATE_FATAL\nstartsecs=0\n"
     ));
     d.wait_log("success: web entered RUNNING state");
     let gui = repo_root().join("tests/gui");

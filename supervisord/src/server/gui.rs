@@ -14,7 +14,7 @@ use rust_embed::RustEmbed;
 use shared::json;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::json_view::process_json;
+use super::json_view::{pool_json, process_json};
 use crate::events::Event;
 use crate::logging::Channel;
 use crate::service::{Chunk, LogSource, Service};
@@ -77,8 +77,17 @@ async fn snapshot(svc: &Service) -> Option<String> {
         ("identification", json::string(&svc.identification())),
         ("now", crate::supervisor::wall_now().to_string()),
         ("processes", json::array(all.iter().map(process_json))),
+        ("pools", pools(svc).await),
     ]))
 }
+
+async fn pools(svc: &Service) -> String {
+    json::array(svc.pools().await.iter().map(pool_json))
+}
+
+/// How often the page's view of the listener pools is refreshed (listener states change with
+/// every event; one update a second is what a person can read).
+const POOLS_EVERY: Duration = Duration::from_secs(1);
 
 fn sse(event: &'static str, data: String) -> Result<SseEvent, Infallible> {
     Ok(SseEvent::default().event(event).data(data))
@@ -104,22 +113,42 @@ async fn page_update(svc: &Service, ev: Result<Event, RecvError>) -> Option<Opti
     })
 }
 
-/// A snapshot of every process, then one event per state change (with the process's info).
+/// A snapshot of every process, then one event per state change (with the process's info),
+/// and the listener pools when they change.
 async fn events(State(svc): State<Service>) -> Response {
     let sub = svc.subscribe();
     let Some(first) = snapshot(&svc).await else {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     };
-    let updates = futures_util::stream::unfold((svc, sub), |(svc, mut sub)| async move {
-        loop {
-            let ev = sub.recv().await;
-            match page_update(&svc, ev).await {
-                None => return None,
-                Some(None) => continue,
-                Some(Some(e)) => return Some((Ok::<_, Infallible>(e), (svc, sub))),
+    let mut every = tokio::time::interval(POOLS_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let last = pools(&svc).await;
+    let updates = futures_util::stream::unfold(
+        (svc, sub, every, last),
+        |(svc, mut sub, mut every, mut last)| async move {
+            loop {
+                let ev = tokio::select! {
+                    ev = sub.recv() => ev,
+                    _ = every.tick() => {
+                        let now = pools(&svc).await;
+                        if now == last {
+                            continue;
+                        }
+                        last.clone_from(&now);
+                        let e = SseEvent::default().event("pools").data(now);
+                        return Some((Ok::<_, Infallible>(e), (svc, sub, every, last)));
+                    }
+                };
+                match page_update(&svc, ev).await {
+                    None => return None,
+                    Some(None) => continue,
+                    Some(Some(e)) => {
+                        return Some((Ok::<_, Infallible>(e), (svc, sub, every, last)));
+                    }
+                }
             }
-        }
-    });
+        },
+    );
     let stream = futures_util::stream::once(async move { sse("snapshot", first) }).chain(updates);
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(30)))

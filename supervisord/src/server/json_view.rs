@@ -24,3 +24,30 @@ pub(crate) fn process_json(p: &ProcessView) -> String {
         ("pid", i.pid.to_string()),
     ])
 }
+
+/// An event listener pool, as the web GUI shows it.
+pub(crate) fn pool_json(p: &crate::events::pool::PoolView) -> String {
+    let listeners = p.listeners.iter().map(|l| {
+        json::object(&[
+            ("name", json::string(&l.name)),
+            ("state", json::string(l.state.name())),
+            ("event", l.event.map_or("null".into(), |s| s.to_string())),
+        ])
+    });
+    let c = &p.counters;
+    json::object(&[
+        ("name", json::string(&p.name)),
+        (
+            "events",
+            json::array(p.events.iter().map(|e| json::string(e))),
+        ),
+        ("buffered", p.buffered.to_string()),
+        ("buffer_size", p.buffer_size.to_string()),
+        ("emitted", c.emitted.to_string()),
+        ("delivered", c.delivered.to_string()),
+        ("processed", c.processed.to_string()),
+        ("rejected", c.rejected.to_string()),
+        ("dropped", c.dropped.to_string()),
+        ("listeners", json::array(listeners)),
+    ])
+}

@@ -10,6 +10,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use shared::ProcessState;
 use shared::names::Selection;
 
+use crate::events::pool::PoolView;
 use crate::service::Service;
 use crate::supervisor::ProcessInfo;
 
@@ -51,8 +52,9 @@ pub(crate) async fn render(State(svc): State<Service>) -> Response {
     let Ok(all) = svc.select(&Selection::All).await else {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     };
+    let pools = svc.pools().await;
     // Two /proc reads per process: on the blocking pool, not on an async worker.
-    let Ok(rendered) = tokio::task::spawn_blocking(move || record(&all, h)).await else {
+    let Ok(rendered) = tokio::task::spawn_blocking(move || record(&all, &pools, h)).await else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "metrics failed\n").into_response();
     };
     let mut r = rendered.into_response();
@@ -63,8 +65,19 @@ pub(crate) async fn render(State(svc): State<Service>) -> Response {
     r
 }
 
-/// Sets every gauge from `all` and /proc, and renders the text format.
-fn record(all: &[ProcessInfo], h: &PrometheusHandle) -> String {
+/// Sets every gauge from `all`, the event pools and /proc, and renders the text format.
+fn record(all: &[ProcessInfo], pools: &[PoolView], h: &PrometheusHandle) -> String {
+    for p in pools {
+        let labels = [("pool", p.name.clone())];
+        let c = &p.counters;
+        // Counters of the pool as it is now: a reload creates it again (a counter reset).
+        metrics::counter!("supervisord_events_emitted_total", &labels).absolute(c.emitted);
+        metrics::counter!("supervisord_events_delivered_total", &labels).absolute(c.delivered);
+        metrics::counter!("supervisord_events_processed_total", &labels).absolute(c.processed);
+        metrics::counter!("supervisord_events_rejected_total", &labels).absolute(c.rejected);
+        metrics::counter!("supervisord_events_dropped_total", &labels).absolute(c.dropped);
+        metrics::gauge!("supervisord_events_buffered", &labels).set(p.buffered as f64);
+    }
     let now = crate::supervisor::wall_now();
     for p in all {
         let labels = [("name", p.name.clone()), ("group", p.group.clone())];
