@@ -6,7 +6,7 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{Context, Editor, Helper, Highlighter, Hinter, Validator};
 
-use crate::commands::{COMMANDS, Ctl};
+use crate::commands::{COMMANDS, Ctl, EXTRA_COMMANDS};
 
 #[derive(Helper, Highlighter, Hinter, Validator)]
 struct Complete {
@@ -26,7 +26,11 @@ impl Completer for Complete {
         let start = before.rfind(' ').map_or(0, |i| i + 1);
         let word = &before[start..];
         let pool: Vec<String> = if start == 0 {
-            COMMANDS.iter().map(|s| s.to_string()).collect()
+            COMMANDS
+                .iter()
+                .chain(EXTRA_COMMANDS)
+                .map(|s| s.to_string())
+                .collect()
         } else {
             let mut v = self.names.clone();
             v.push("all".into());

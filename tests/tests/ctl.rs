@@ -260,9 +260,10 @@ fn json_output_for_scripts() {
 #[test]
 fn help_matches_python() {
     let o = run_ctl(&["help"]);
+    // Python's listing, then ours in a section of its own (as Python shows a plugin's).
     assert_eq!(
         o.stdout,
-        "\ndefault commands (type help <topic>):\n=====================================\nadd    exit      open  reload  restart   start   tail   \navail  fg        pid   remove  shutdown  status  update \nclear  maintail  quit  reread  signal    stop    version\n\n"
+        "\ndefault commands (type help <topic>):\n=====================================\nadd    exit      open  reload  restart   start   tail   \navail  fg        pid   remove  shutdown  status  update \nclear  maintail  quit  reread  signal    stop    version\n\n\nsupervisord-rs commands (type help <topic>):\n============================================\nevents\n\n"
     );
     let o = run_ctl(&["help", "start"]);
     assert_eq!(

@@ -4,10 +4,14 @@ use super::Ctl;
 
 /// Every action, for `help` and the shell's completion.
 pub(crate) const COMMANDS: &[&str] = &[
-    "add", "avail", "clear", "events", "exit", "fg", "help", "maintail", "open", "pid", "quit",
-    "reload", "remove", "reread", "restart", "shutdown", "signal", "start", "status", "stop",
-    "tail", "update", "version",
+    "add", "avail", "clear", "exit", "fg", "help", "maintail", "open", "pid", "quit", "reload",
+    "remove", "reread", "restart", "shutdown", "signal", "start", "status", "stop", "tail",
+    "update", "version",
 ];
+
+/// Ours, shown as Python's supervisorctl shows a plugin's: a section of their own after the
+/// default commands.
+pub(crate) const EXTRA_COMMANDS: &[&str] = &["events"];
 
 fn text(cmd: &str) -> Option<&'static str> {
     Some(match cmd {
@@ -95,6 +99,13 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) {
             ctl.output("=====================================");
             let topics: Vec<&str> = COMMANDS.iter().copied().filter(|c| *c != "help").collect();
             for line in columnize(&topics, 79) {
+                ctl.output(&line);
+            }
+            ctl.output("");
+            ctl.output("");
+            ctl.output("supervisord-rs commands (type help <topic>):");
+            ctl.output("============================================");
+            for line in columnize(EXTRA_COMMANDS, 79) {
                 ctl.output(&line);
             }
             ctl.output("");

@@ -18,7 +18,7 @@ use crate::client::{self, Api, CallError};
 use crate::options::Options;
 use crate::output;
 
-pub(crate) use help::COMMANDS;
+pub(crate) use help::{COMMANDS, EXTRA_COMMANDS};
 
 /// The client's state across commands (one in command mode, many in the shell).
 pub(crate) struct Ctl {
