@@ -339,8 +339,11 @@ impl Supervisor {
             group: p.cfg.group.clone(),
             from,
             to,
-            // After an exit, the pid of the process that ended (supervisor's payloads show it).
-            pid: if p.pid != 0 { p.pid } else { p.ended_pid },
+            // EXITED and STOPPED show the pid of the process that ended, as supervisor's do.
+            pid: match to {
+                ProcessState::Exited | ProcessState::Stopped if p.pid == 0 => p.ended_pid,
+                _ => p.pid,
+            },
             tries: p.backoff,
             expected,
             at: std::time::SystemTime::now(),

@@ -246,6 +246,13 @@ impl Supervisor {
         if p.pid == 0 || p.stop.is_some() {
             return Err(Fault::NotRunning(p.full_name.clone()));
         }
+        if matches!(p.cfg.kind, shared::config::ProcessKind::EventListener(_)) {
+            // Its stdin is the event protocol: bytes from a client would break it.
+            return Err(Fault::Failed(format!(
+                "{} is an event listener: its stdin carries events from its pool",
+                p.full_name
+            )));
+        }
         let Some(fd) = p.stdin.as_ref() else {
             return Err(Fault::NoFile(p.full_name.clone()));
         };

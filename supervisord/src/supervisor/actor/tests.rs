@@ -507,3 +507,42 @@ async fn reread_add_and_remove_groups_and_reload() {
     reload.await.unwrap().unwrap();
     assert_eq!(h.handle.state(), SupervisorState::Running);
 }
+
+/// The next state change event of `name`: (to, pid).
+async fn next_change(h: &mut Harness, name: &str) -> (ProcessState, i32) {
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(3600), h.events.recv())
+            .await
+            .expect("an event within an hour")
+            .unwrap();
+        if let Event::ProcessStateChanged {
+            name: n, to, pid, ..
+        } = ev
+            && n == name
+        {
+            return (to, pid);
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn state_events_carry_the_pid_of_the_process_that_ended() {
+    let mut h = Harness::new("[program:web]\ncommand=/bin/sh\nstartsecs=0\nautorestart=true\n");
+    let (_, first, _) = h.spawned().await;
+    assert_eq!(next_change(&mut h, "web").await, (Starting, 0));
+    assert_eq!(next_change(&mut h, "web").await, (Running, first));
+    // Exited with its own pid; the restart is a new process.
+    h.exit(first, 0);
+    assert_eq!(next_change(&mut h, "web").await, (Exited, first));
+    let (_, second, _) = h.spawned().await;
+    assert_eq!(next_change(&mut h, "web").await, (Starting, 0));
+    assert_eq!(next_change(&mut h, "web").await, (Running, second));
+    let handle = h.handle.clone();
+    let stop = tokio::spawn(async move { handle.stop("web", true).await });
+    h.signalled().await;
+    assert_eq!(next_change(&mut h, "web").await, (Stopping, second));
+    h.exit(second, 0);
+    assert_eq!(next_change(&mut h, "web").await, (Stopped, second));
+    stop.await.unwrap().unwrap();
+    assert_eq!(h.handle.info("web").await.unwrap().pid, 0);
+}
