@@ -216,6 +216,86 @@ def log_throughput(kind, bins, mb, chunk, writers=1, siblings=0, mode="writer"):
 
 
 
+def victim_pid(daemon_pid):
+    """The child running `helpers stamp` (the listener is a child too)."""
+    for k in children(daemon_pid):
+        try:
+            if b"stamp" in open(f"/proc/{k}/cmdline", "rb").read():
+                return k
+        except OSError:
+            pass
+    return None
+
+
+def event_latency(kind, bins, kills):
+    """SIGKILL of a program → its PROCESS_STATE_EXITED at a listener: ms per kill."""
+    work = tempfile.mkdtemp(prefix="bench-ev-")
+    got = os.path.join(work, "got")
+    d = Daemon(kind, f"[program:victim]\ncommand={bins['helpers']} stamp {work}/stamp\nstartsecs=0\n"
+               "autorestart=true\nstdout_logfile=NONE\nstderr_logfile=NONE\n"
+               f"[eventlistener:l]\ncommand={bins['helpers']} listener {got}\n"
+               "events=PROCESS_STATE_EXITED\nstartsecs=0\nstdout_logfile=NONE\nstderr_logfile=NONE\n",
+               bins)
+    try:
+        lines = lambda: open(got).read().split() if os.path.exists(got) else []
+        lat = []
+        for i in range(kills + 1):
+            pid = wait_until("the victim", lambda: victim_pid(d.pid), timeout=30)
+            # Let the restart's own work settle: the kill is measured, not the one before it.
+            time.sleep(0.05)
+            before = len(lines())
+            t_kill = time.time_ns()
+            os.kill(pid, signal.SIGKILL)
+            # The listener stamps the time itself: polling fast would only take CPU from it.
+            seen = wait_until("the event", lambda: len(lines()) > before and lines(), timeout=30,
+                              step=0.01)
+            if i:  # the first one warms up (and waits for the listener to be RUNNING)
+                lat.append((int(seen[before]) - t_kill) / 1e6)
+        lat.sort()
+        return lat
+    except (Exception, SystemExit) as e:  # a peer without working listeners: empty column
+        print(f"  {kind}: event latency not measured ({e})", flush=True)
+        return None
+    finally:
+        d.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def event_throughput(kind, bins, per, writers=20, every_us=2000):
+    """`writers` programs each write `per` 41-byte lines, one every `every_us` (slow enough for
+    every daemon to make one PROCESS_LOG event of each line), while the one listener is not yet
+    RUNNING (startsecs): the events wait in the pool's buffer. Then the listener takes them as
+    fast as the daemon hands them over."""
+    work = tempfile.mkdtemp(prefix="bench-ev-")
+    got = os.path.join(work, "got")
+    total = per * writers * 41
+    fill = per * every_us / 1e6
+    progs = "".join(
+        f"[program:w{w}]\ncommand={bins['helpers']} ticker {per} {every_us}\nstartsecs=0\n"
+        f"autorestart=false\nenvironment=STAMP=\"{work}/stamp{w}\"\nstdout_logfile=NONE\n"
+        "stderr_logfile=NONE\nstdout_events_enabled=true\n" for w in range(writers))
+    d = Daemon(kind, progs + f"[eventlistener:l]\ncommand={bins['helpers']} listener {got} {total}\n"
+               f"events=PROCESS_LOG\nbuffer_size=1000000\nstartsecs={int(fill) + 3}\n"
+               "stdout_logfile=NONE\nstderr_logfile=NONE\n", bins)
+    try:
+        stamps = [f"{work}/stamp{w}" for w in range(writers)]
+        wait_until("the writers", lambda: all(os.path.exists(s) for s in stamps), timeout=120)
+        c0 = cpu_seconds(d.pid)
+        res = wait_until("the listener", lambda: os.path.exists(got) and open(got).read().split(),
+                         timeout=600, step=0.05)
+        cpu = cpu_seconds(d.pid) - c0
+        events, _, first, last = map(int, res)
+        secs = (last - first) / 1e9
+        return {"events_s": events / secs, "lines_s": per * writers / secs,
+                "cpu_per_10k": cpu / events * 10_000, "events": events}
+    except (Exception, SystemExit) as e:
+        print(f"  {kind}: event throughput not measured ({e})", flush=True)
+        return None
+    finally:
+        d.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def api(kind, bins, n_calls):
     d = Daemon(kind, sleepers(200), bins)
     try:
@@ -267,6 +347,13 @@ Notes:
   same writer into `cat > /dev/null` (the limit). With a write() per line the writer's own
   system calls set the pace for any reader; what the daemon costs shows in its CPU seconds
   per GB.
+- Event rows: the listener is a small C program (tests/bench/helpers.c) answering OK at once,
+  so the daemon's side is what is measured. Latency runs from the SIGKILL of a program to the
+  listener reading its PROCESS_STATE_EXITED (reaping, the event, the pipe). Throughput: 20
+  programs with stdout_events_enabled each write a 41-byte line every 2 ms (one event per line
+  in every daemon) while the listener is still STARTING, so the events wait in the pool's
+  buffer; then the listener takes them one at a time, as the protocol requires, and the rate
+  is measured at the listener from its first event to its last.
 """
 
 
@@ -380,6 +467,20 @@ def main():
     row("6. GetAllProcessInfo (200) gRPC daemon CPU per call (ours)",
         {**pick(x, "cpu_ms"), "ours": g["cpu_ms"]}, "ms", fmt="{:.3f}")
     row("6. supervisorctl status wall time (each its own)", pick(api_r, "ctl_status_ms"), "ms", fmt="{:.1f}")
+    ev_kills = {"ours": 50 if q else 200, "go": 20 if q else 50, "python": 10 if q else 40}
+    ev = {k: event_latency(k, bins, ev_kills[k]) for k in KINDS}
+    ev = {k: v for k, v in ev.items() if v}
+    row(f"10. event delivery, SIGKILL → EXITED at a listener, p50 "
+        f"({ev_kills['ours']}/{ev_kills['go']}/{ev_kills['python']} kills)",
+        {k: p(v, .5) for k, v in ev.items()}, "ms", fmt="{:.2f}")
+    row("10. event delivery, SIGKILL → EXITED at a listener, p99",
+        {k: p(v, .99) for k, v in ev.items()}, "ms", fmt="{:.2f}")
+    et = each(event_throughput, bins, 250 if q else 1000)
+    et = {k: v for k, v in et.items() if v}
+    n_ev = "/".join(str(et[k]["events"]) if k in et else "-" for k in ("ours", "go", "python"))
+    row(f"10. PROCESS_LOG events to one listener ({n_ev} events)", pick(et, "events_s"), "ev/s",
+        better="higher", fmt="{:.0f}")
+    row("10.   daemon CPU per 10 000 events", pick(et, "cpu_per_10k"), "s", fmt="{:.3f}")
     for name in ("ours", "ours_ctl"):
         stripped = os.path.join(work, "stripped")
         subprocess.run(["strip", "-o", stripped, bins[name]], check=True)

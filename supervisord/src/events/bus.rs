@@ -24,6 +24,8 @@ const CAPACITY: usize = 1024;
 pub struct Bus {
     subscribers: broadcast::Sender<Event>,
     inputs: mpsc::UnboundedSender<Input>,
+    /// The dispatcher's runtime (its own thread): listeners' stdout is read there.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 /// One process of a listener pool.
@@ -86,15 +88,32 @@ pub(super) enum Input {
 }
 
 impl Bus {
-    /// The bus and the dispatcher to run (a task) for its pools.
+    /// The bus and the dispatcher to start (on a thread of its own) for its pools. Without a
+    /// runtime for that thread (no memory or no file descriptor for it), listeners' output is
+    /// read on the daemon's runtime.
     pub fn new() -> (Bus, Dispatcher) {
         let (inputs, rx) = mpsc::unbounded_channel();
         let subscribers = broadcast::channel(CAPACITY).0;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        let runtime = match runtime {
+            Ok(rt) => Some(rt),
+            Err(e) => {
+                tracing::error!("can't make the event dispatcher's runtime: {e}");
+                None
+            }
+        };
         let bus = Bus {
             subscribers: subscribers.clone(),
             inputs,
+            runtime: runtime.as_ref().map(|rt| rt.handle().clone()),
         };
-        (bus, Dispatcher::new(rx, subscribers))
+        (bus, Dispatcher::new(rx, subscribers, runtime))
+    }
+
+    pub(crate) fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        self.runtime.clone()
     }
 
     pub fn emit(&self, event: Event) {

@@ -31,6 +31,8 @@ pub struct Dispatcher {
     /// The stdin of each live listener process, by (pool, process).
     writers: HashMap<(Arc<str>, Arc<str>), mpsc::UnboundedSender<String>>,
     ticks: Ticks,
+    /// The runtime of the dispatcher's thread (`None`: it runs on the daemon's).
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 fn wall() -> f64 {
@@ -43,6 +45,7 @@ impl Dispatcher {
     pub(super) fn new(
         inputs: mpsc::UnboundedReceiver<Input>,
         subscribers: broadcast::Sender<Event>,
+        runtime: Option<tokio::runtime::Runtime>,
     ) -> Dispatcher {
         Dispatcher {
             inputs,
@@ -52,11 +55,27 @@ impl Dispatcher {
             serial: None,
             writers: HashMap::new(),
             ticks: Ticks::new(wall() as u64),
+            runtime,
         }
     }
 
-    /// Runs until every [`super::Bus`] is gone.
-    pub async fn run(mut self) {
+    /// Runs the dispatcher on a thread of its own, until every [`super::Bus`] is gone. On the
+    /// daemon's workers, an event would wait behind whatever the actor does next (a fork and
+    /// exec, for a restart): a task it wakes runs on the same worker once it yields.
+    /// Without a runtime of its own, it is a task of the daemon's.
+    pub fn start(mut self) -> std::io::Result<()> {
+        let Some(rt) = self.runtime.take() else {
+            tokio::spawn(self.run());
+            return Ok(());
+        };
+        std::thread::Builder::new()
+            .name("events".into())
+            .stack_size(512 * 1024)
+            .spawn(move || rt.block_on(self.run()))?;
+        Ok(())
+    }
+
+    async fn run(mut self) {
         loop {
             let input = if self.ticks_wanted() {
                 let wait = Duration::from_secs_f64(Ticks::next_in(wall()) + 0.001);

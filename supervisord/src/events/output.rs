@@ -59,6 +59,14 @@ impl Route {
         }))
     }
 
+    /// The runtime the stream is read on, when not the daemon's own.
+    pub fn runtime(&self) -> Option<tokio::runtime::Handle> {
+        match self {
+            Route::Listener { bus, .. } => bus.runtime(),
+            _ => None,
+        }
+    }
+
     /// What of `data` (written by process `pid`) goes to the log.
     pub fn take<'a>(&mut self, data: &'a [u8], pid: i32) -> Cow<'a, [u8]> {
         match self {

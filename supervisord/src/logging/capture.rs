@@ -107,16 +107,32 @@ async fn write(sink: &SharedSink, route: &mut Route, data: &[u8], pid: i32) {
 
 /// Starts pumping `fd` (output of process `pid`) through `route` into `sink`, as one of
 /// `pumps`. It first opens the sink's files (supervisor creates them when the process spawns).
-pub fn pump(
-    fd: OwnedFd,
-    sink: SharedSink,
-    pid: i32,
-    pumps: &Pumps,
-    mut route: Route,
-) -> std::io::Result<()> {
-    let mut rx = pipe::Receiver::from_owned_fd(fd)?;
-    let drain = pumps.drain.clone();
-    pumps.tracker.spawn(async move {
+/// A listener's stdout is read on the event dispatcher's thread, beside its pool.
+pub fn pump(fd: OwnedFd, sink: SharedSink, pid: i32, pumps: &Pumps, route: Route) {
+    let runtime = route.runtime();
+    let task = run(fd, sink, pid, pumps.drain.clone(), route);
+    match runtime {
+        Some(rt) => {
+            pumps.tracker.spawn_on(task, &rt);
+        }
+        None => {
+            pumps.tracker.spawn(task);
+        }
+    }
+}
+
+async fn run(fd: OwnedFd, sink: SharedSink, pid: i32, drain: CancellationToken, mut route: Route) {
+    // Registered with the runtime this runs on.
+    let mut rx = match pipe::Receiver::from_owned_fd(fd) {
+        Ok(rx) => rx,
+        Err(e) => {
+            tracing::error!("can't read output of process {pid}: {e}");
+            return;
+        }
+    };
+    // A listener's stdout carries its protocol: each answer is awaited, so it is read at once.
+    let paced = !matches!(route, Route::Listener { .. });
+    {
         for r in sink.lock().await.open() {
             tracing::error!("{r}");
         }
@@ -159,7 +175,7 @@ pub fn pump(
                         let _ =
                             nix::fcntl::fcntl(&rx, nix::fcntl::FcntlArg::F_SETPIPE_SZ(BIG_PIPE));
                     }
-                    if n < SMALL_READ && !pace.fast {
+                    if paced && n < SMALL_READ && !pace.fast {
                         // Out of epoll while waiting: otherwise every small write of the child
                         // would wake the daemon anyway.
                         let Ok(fd) = rx.into_nonblocking_fd() else {
@@ -187,6 +203,5 @@ pub fn pump(
                 tracing::error!("{r}");
             }
         }
-    });
-    Ok(())
+    }
 }

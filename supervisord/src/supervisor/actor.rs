@@ -271,8 +271,10 @@ impl Supervisor {
 
     /// Runs until shutdown completes.
     pub async fn run(mut self) -> Outcome {
-        if let Some(d) = self.dispatcher.take() {
-            tokio::spawn(d.run());
+        if let Some(d) = self.dispatcher.take()
+            && let Err(e) = d.start()
+        {
+            crit!("can't start the event dispatcher: no event reaches a listener: {e}");
         }
         self.publish_supervisor(SupervisorState::Running);
         self.start_autostart();

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use shared::config::{ProcessConfig, ProcessKind};
 use shared::events::Channel;
-use tracing::error;
 
 use crate::events::Bus;
 use crate::events::bus::ListenerId;
@@ -105,10 +104,8 @@ pub(super) fn wire(
         (spawned.stderr, stderr, events(Channel::Stderr, &cfg.stderr)),
     ];
     for (fd, sink, route) in streams {
-        if let Some(fd) = fd
-            && let Err(e) = capture::pump(fd, sink.sink.clone(), spawned.pid, pumps, route)
-        {
-            error!("can't read output of '{}': {e}", cfg.name);
+        if let Some(fd) = fd {
+            capture::pump(fd, sink.sink.clone(), spawned.pid, pumps, route);
         }
     }
     let stdin = stdin?;
