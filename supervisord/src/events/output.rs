@@ -121,6 +121,11 @@ impl Events {
                     }
                 }
                 Piece::Communication(data) => {
+                    tracing::debug!(
+                        "'{}' {} emitted a comm event",
+                        self.name,
+                        self.channel.name()
+                    );
                     self.bus.emit(Event::ProcessCommunication {
                         name: self.name.clone(),
                         group: self.group.clone(),
