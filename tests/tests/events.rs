@@ -770,3 +770,25 @@ fn supervisorctl_events_prints_events_as_they_happen() {
     assert_ne!(out.code, 0);
     d.stop();
 }
+
+#[test]
+fn a_listener_that_answers_and_exits_has_its_event_processed_once() {
+    // The exit may be known before the answer is read: the answer still counts.
+    let mut d = Daemon::start(
+        r#"
+        [eventlistener:once]
+        command=sh -c 'printf "READY\n"; read header; echo "$header" >> events.log; printf "RESULT 2\nOK"; exit 0'
+        events=REMOTE_COMMUNICATION
+        autorestart=true
+        "#,
+    );
+    d.wait_log("success: once entered RUNNING state");
+    remote_events(&d, "t", "x", 1);
+    d.wait_log("once: event was processed");
+    d.wait_log_count("success: once entered RUNNING state", 2);
+    let out = d.ctl(&["--json", "events", "--pools"]);
+    for field in ["\"processed\": 1,", "\"rejected\": 0,", "\"buffered\": 0,"] {
+        assert!(out.stdout.contains(field), "{field} in {out:?}");
+    }
+    d.stop();
+}

@@ -20,10 +20,16 @@ use super::pool::PoolView;
 /// (hundreds of programs changing state at once) only affects a subscriber that is not reading.
 const CAPACITY: usize = 1024;
 
+/// Output events (`PROCESS_LOG`, `PROCESS_COMMUNICATION`) the dispatcher may have waiting
+/// before a program's pump waits for it (and the program for its pipe), as in supervisor,
+/// where one loop reads and dispatches.
+const OUTPUT_BACKLOG: usize = 256;
+
 #[derive(Clone)]
 pub struct Bus {
     subscribers: broadcast::Sender<Event>,
     inputs: mpsc::UnboundedSender<Input>,
+    outputs: mpsc::Sender<Event>,
     /// The dispatcher's runtime (its own thread): listeners' stdout is read there.
     runtime: Option<tokio::runtime::Handle>,
 }
@@ -65,10 +71,10 @@ impl PoolSpec {
 
 pub(super) enum Input {
     Event(Event),
-    /// The configuration was (re)loaded: these pools replace every pool there was.
-    Pools {
+    /// The configuration was (re)loaded: every pool goes (new ones are added, one by one, as
+    /// their groups are).
+    Reset {
         server: Arc<str>,
-        pools: Vec<PoolSpec>,
     },
     AddPool(PoolSpec),
     RemovePool(String),
@@ -82,34 +88,36 @@ pub(super) enum Input {
         id: ListenerId,
         data: Vec<u8>,
     },
+    /// A listener process's stdout ended (it and everything it started closed it).
+    Eof(ListenerId),
     Views(oneshot::Sender<Vec<PoolView>>),
     /// Someone subscribed: ticks must run for them.
     Subscribed,
 }
 
 impl Bus {
-    /// The bus and the dispatcher to start (on a thread of its own) for its pools. Without a
-    /// runtime for that thread (no memory or no file descriptor for it), listeners' output is
-    /// read on the daemon's runtime.
+    /// The bus and the dispatcher to start for its pools (on a thread of its own; without one,
+    /// when the system refuses a thread, on the daemon's runtime).
     pub fn new() -> (Bus, Dispatcher) {
         let (inputs, rx) = mpsc::unbounded_channel();
+        let (outputs, outputs_rx) = mpsc::channel(OUTPUT_BACKLOG);
         let subscribers = broadcast::channel(CAPACITY).0;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        let runtime = match runtime {
-            Ok(rt) => Some(rt),
+        let (runtime, starter) = match super::dispatcher::thread() {
+            Ok((handle, starter)) => (Some(handle), Some(starter)),
             Err(e) => {
-                tracing::error!("can't make the event dispatcher's runtime: {e}");
-                None
+                tracing::error!(
+                    "can't start the event dispatcher's thread ({e}): it runs with everything else"
+                );
+                (None, None)
             }
         };
         let bus = Bus {
             subscribers: subscribers.clone(),
             inputs,
-            runtime: runtime.as_ref().map(|rt| rt.handle().clone()),
+            outputs,
+            runtime,
         };
-        (bus, Dispatcher::new(rx, subscribers, runtime))
+        (bus, Dispatcher::new(rx, outputs_rx, subscribers, starter))
     }
 
     pub(crate) fn runtime(&self) -> Option<tokio::runtime::Handle> {
@@ -123,16 +131,24 @@ impl Bus {
         let _ = self.inputs.send(Input::Event(event));
     }
 
+    /// An event of a program's output: waits while the dispatcher has a backlog of them.
+    pub async fn emit_output(&self, event: Event) {
+        if self.subscribers.receiver_count() > 0 {
+            let _ = self.subscribers.send(event.clone());
+        }
+        let _ = self.outputs.send(event).await;
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         let rx = self.subscribers.subscribe();
         let _ = self.inputs.send(Input::Subscribed);
         rx
     }
 
-    pub fn set_pools(&self, server: &str, pools: Vec<PoolSpec>) {
-        let _ = self.inputs.send(Input::Pools {
+    /// A (re)load: every pool goes; `server` is the identifier from now on.
+    pub fn reset(&self, server: &str) {
+        let _ = self.inputs.send(Input::Reset {
             server: Arc::from(server),
-            pools,
         });
     }
 
@@ -153,6 +169,10 @@ impl Bus {
             id: id.clone(),
             data: data.to_vec(),
         });
+    }
+
+    pub fn listener_eof(&self, id: &ListenerId) {
+        let _ = self.inputs.send(Input::Eof(id.clone()));
     }
 
     /// The pools and their listeners now.

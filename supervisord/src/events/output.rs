@@ -24,6 +24,8 @@ pub enum Route {
 
 pub struct Events {
     bus: Bus,
+    /// Made by the last read, to be sent (the pump waits for room).
+    pending: Vec<Event>,
     name: Arc<str>,
     group: Arc<str>,
     channel: Channel,
@@ -49,6 +51,7 @@ impl Route {
         }
         Route::Events(Box::new(Events {
             bus: bus.clone(),
+            pending: Vec::new(),
             name: Arc::from(name),
             group: Arc::from(group),
             channel,
@@ -85,6 +88,15 @@ impl Route {
         }
     }
 
+    /// Sends the events the last reads made, waiting while the dispatcher has a backlog.
+    pub async fn send_events(&mut self) {
+        if let Route::Events(e) = self {
+            for event in std::mem::take(&mut e.pending) {
+                e.bus.emit_output(event).await;
+            }
+        }
+    }
+
     /// The stream ended: what is left for the log.
     pub fn finish(&mut self, pid: i32) -> Option<Vec<u8>> {
         match self {
@@ -93,7 +105,11 @@ impl Route {
                 e.log_event(&rest, pid);
                 Some(rest)
             }
-            _ => None,
+            Route::Listener { bus, id } => {
+                bus.listener_eof(id);
+                None
+            }
+            Route::Log => None,
         }
     }
 }
@@ -126,7 +142,7 @@ impl Events {
                         self.name,
                         self.channel.name()
                     );
-                    self.bus.emit(Event::ProcessCommunication {
+                    self.pending.push(Event::ProcessCommunication {
                         name: self.name.clone(),
                         group: self.group.clone(),
                         pid,
@@ -139,9 +155,9 @@ impl Events {
         Cow::Owned(log)
     }
 
-    fn log_event(&self, data: &[u8], pid: i32) {
+    fn log_event(&mut self, data: &[u8], pid: i32) {
         if self.log_events && !data.is_empty() {
-            self.bus.emit(Event::ProcessLog {
+            self.pending.push(Event::ProcessLog {
                 name: self.name.clone(),
                 group: self.group.clone(),
                 pid,

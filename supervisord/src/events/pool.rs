@@ -66,8 +66,12 @@ struct Member {
     name: Arc<str>,
     /// The process is RUNNING (events go only to RUNNING, READY listeners).
     running: bool,
-    /// The live process's pid (0: none); output of any other pid is stale.
+    /// The process's pid (0: none); output of any other pid is stale.
     pid: i32,
+    /// That process exited; its output may still be coming.
+    ended: bool,
+    /// Its output ended.
+    eof: bool,
     protocol: Listener,
     /// The event it was sent and has not answered.
     event: Option<Queued>,
@@ -127,6 +131,8 @@ impl Pool {
                     name: Arc::from(n),
                     running: false,
                     pid: 0,
+                    ended: false,
+                    eof: false,
                     protocol: Listener::default(),
                     event: None,
                 })
@@ -233,36 +239,72 @@ impl Pool {
     }
 
     /// A new process of member `name` exists (its stdin and stdout are connected): its
-    /// protocol starts over, ACKNOWLEDGED.
+    /// protocol starts over, ACKNOWLEDGED. What the previous one left is settled first.
     pub fn attached(&mut self, name: &str, pid: i32) -> Vec<Effect> {
         let mut effects = Vec::new();
         if let Some(m) = self.member(name) {
-            self.reject_in_flight(m, &mut effects);
+            if self.members[m].pid != 0 {
+                self.gone(m, &mut effects);
+            }
             let member = &mut self.members[m];
             member.pid = pid;
+            member.ended = false;
+            member.eof = false;
             member.protocol = Listener::default();
         }
         effects
     }
 
-    /// Member `name` changed state. Leaving RUNNING stops deliveries to it; once its process
-    /// is gone, the event it had is sent again (supervisor's `finish`).
-    pub fn state_changed(&mut self, name: &str, to: ProcessState) -> Vec<Effect> {
+    /// Member `name` changed state. Leaving RUNNING stops deliveries to it. Once its process
+    /// has exited and its output has ended (supervisor reads what a process wrote before it
+    /// handles the exit), the event it had is sent again. Returns the pid whose output is still
+    /// awaited, if any: the caller settles it with [`Pool::output_ended`] in time.
+    pub fn state_changed(&mut self, name: &str, to: ProcessState) -> (Vec<Effect>, Option<i32>) {
+        let mut effects = Vec::new();
+        let Some(m) = self.member(name) else {
+            return (effects, None);
+        };
+        self.members[m].running = to == ProcessState::Running;
+        let exited = matches!(
+            to,
+            ProcessState::Exited | ProcessState::Stopped | ProcessState::Backoff
+        );
+        if !exited || self.members[m].pid == 0 {
+            return (effects, None);
+        }
+        if self.members[m].eof {
+            self.gone(m, &mut effects);
+            return (effects, None);
+        }
+        self.members[m].ended = true;
+        (effects, Some(self.members[m].pid))
+    }
+
+    /// The output of member `name`'s process `pid` ended (or will not be waited for longer).
+    pub fn output_ended(&mut self, name: &str, pid: i32) -> Vec<Effect> {
         let mut effects = Vec::new();
         let Some(m) = self.member(name) else {
             return effects;
         };
-        self.members[m].running = to == ProcessState::Running;
-        if matches!(
-            to,
-            ProcessState::Exited | ProcessState::Stopped | ProcessState::Backoff
-        ) {
-            self.reject_in_flight(m, &mut effects);
-            let member = &mut self.members[m];
-            member.pid = 0;
-            member.protocol = Listener::default();
+        let member = &mut self.members[m];
+        if member.pid != pid {
+            return effects;
+        }
+        member.eof = true;
+        if member.ended {
+            self.gone(m, &mut effects);
         }
         effects
+    }
+
+    /// Member `m`'s process is gone for good: the event it had goes back to the buffer's head.
+    fn gone(&mut self, m: usize, effects: &mut Vec<Effect>) {
+        self.reject_in_flight(m, effects);
+        let member = &mut self.members[m];
+        member.pid = 0;
+        member.ended = false;
+        member.eof = false;
+        member.protocol = Listener::default();
     }
 
     /// Member `name`'s process `pid` wrote `data` on its stdout.
@@ -278,6 +320,10 @@ impl Pool {
         let steps = self.members[m].protocol.feed(data);
         let mut state = before;
         for step in steps {
+            if state == ListenerState::Unknown {
+                // Nothing it says means anything any more.
+                break;
+            }
             let name = self.members[m].name.clone();
             match step {
                 Step::Ready => {
@@ -484,8 +530,12 @@ mod tests {
             s.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
-        // `a` dies while BUSY: its event goes to `b` once `b` is ready again.
-        p.state_changed("a", ProcessState::Exited);
+        // `a` dies while BUSY: once its output has ended, its event goes to `b` as soon as
+        // `b` is ready again.
+        assert_eq!(p.state_changed("a", ProcessState::Exited).1, Some(10));
+        assert_eq!(p.view().buffered, 0, "a's output may still answer");
+        p.output_ended("a", 10);
+        assert_eq!(p.view().buffered, 1);
         p.output("b", 11, b"RESULT 2\nOKREADY\n");
         let s = sends(&p.dispatch(SERVER));
         assert_eq!(s.len(), 1);
@@ -507,6 +557,28 @@ mod tests {
         assert_eq!(sends(&p.dispatch(SERVER)).len(), 1);
         // Output of a process that is gone is ignored.
         assert!(p.output("a", 10, b"READY\n").is_empty());
+    }
+
+    #[test]
+    fn an_answer_read_after_the_exit_still_counts() {
+        let mut p = pool(10, &["l"]);
+        ready(&mut p, "l", 10);
+        p.accept(event(0));
+        p.dispatch(SERVER);
+        // The listener answered and exited; the exit is known before its last output.
+        assert_eq!(p.state_changed("l", ProcessState::Exited).1, Some(10));
+        p.output("l", 10, b"RESULT 2\nOK");
+        p.output_ended("l", 10);
+        assert_eq!(p.view().buffered, 0);
+        assert_eq!(p.view().counters.processed, 1);
+        assert_eq!(p.view().counters.rejected, 0);
+        // Its output had ended first: the exit settles it at once.
+        ready(&mut p, "l", 11);
+        p.accept(event(1));
+        p.dispatch(SERVER);
+        p.output_ended("l", 11);
+        assert_eq!(p.state_changed("l", ProcessState::Exited).1, None);
+        assert_eq!(p.view().buffered, 1);
     }
 
     #[test]

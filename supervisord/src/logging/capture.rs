@@ -96,13 +96,13 @@ impl Pace {
 
 async fn write(sink: &SharedSink, route: &mut Route, data: &[u8], pid: i32) {
     let data = route.take(data, pid);
-    if data.is_empty() {
-        return;
+    if !data.is_empty() {
+        let reports = sink.lock().await.write(&data, pid);
+        for r in reports {
+            tracing::error!("{r}");
+        }
     }
-    let reports = sink.lock().await.write(&data, pid);
-    for r in reports {
-        tracing::error!("{r}");
-    }
+    route.send_events().await;
 }
 
 /// Starts pumping `fd` (output of process `pid`) through `route` into `sink`, as one of
@@ -203,5 +203,6 @@ async fn run(fd: OwnedFd, sink: SharedSink, pid: i32, drain: CancellationToken, 
                 tracing::error!("{r}");
             }
         }
+        route.send_events().await;
     }
 }

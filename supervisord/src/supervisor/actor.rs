@@ -185,9 +185,13 @@ impl Supervisor {
             }
         }
         self.reindex();
-        let pools = config.groups.iter().filter_map(PoolSpec::of).collect();
-        self.bus.set_pools(&config.supervisord.identifier, pools);
+        // As supervisor adds groups: each pool subscribes when its group is made, so it sees
+        // its own PROCESS_GROUP_ADDED and those of the groups after it.
+        self.bus.reset(&config.supervisord.identifier);
         for g in &config.groups {
+            if let Some(pool) = PoolSpec::of(g) {
+                self.bus.add_pool(pool);
+            }
             self.bus.emit(Event::ProcessGroup {
                 group: g.name.clone(),
                 change: shared::events::GroupChange::Added,
@@ -271,10 +275,8 @@ impl Supervisor {
 
     /// Runs until shutdown completes.
     pub async fn run(mut self) -> Outcome {
-        if let Some(d) = self.dispatcher.take()
-            && let Err(e) = d.start()
-        {
-            crit!("can't start the event dispatcher: no event reaches a listener: {e}");
+        if let Some(d) = self.dispatcher.take() {
+            d.start();
         }
         self.publish_supervisor(SupervisorState::Running);
         self.start_autostart();

@@ -141,8 +141,14 @@ impl Supervisor {
     /// Stops every process group by group in reverse start order (dependents before what they
     /// depend on), then shuts down (`to` = SHUTDOWN) or reloads (RESTARTING).
     pub(super) fn begin_stop_all(&mut self, to: SupervisorState) {
+        let was_running = self.running();
         self.state = to;
-        self.publish_supervisor(to);
+        if was_running {
+            self.publish_supervisor(to);
+        } else {
+            // A shutdown during a reload: supervisor announces STOPPING once.
+            self.status.send_modify(|s| s.state = to);
+        }
         let mut groups: Vec<Vec<usize>> = Vec::new();
         let mut last_group: Option<&str> = None;
         for (i, p) in self.procs.iter().enumerate() {
