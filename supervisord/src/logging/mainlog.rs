@@ -6,11 +6,13 @@
 //! target `crit` print as CRIT and those with target `blather` as BLAT (supervisor's extra levels).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use shared::config::{LogLevel, MainLog as MainLogCfg, SupervisordConfig};
 use tracing::field::{Field, Visit};
+use tracing::subscriber::Interest;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
@@ -57,6 +59,9 @@ struct State {
 #[derive(Clone)]
 pub struct MainLog {
     state: Arc<Mutex<State>>,
+    /// The configured level's severity, read for every log call without the lock: a call
+    /// below it is not even formatted.
+    threshold: Arc<AtomicU8>,
 }
 
 impl Default for MainLog {
@@ -78,6 +83,7 @@ impl MainLog {
                 level: LogLevel::Info,
                 from: Arc::from("the main log"),
             })),
+            threshold: Arc::new(AtomicU8::new(LogLevel::Info.severity())),
         }
     }
 
@@ -96,6 +102,8 @@ impl MainLog {
         };
         let mut st = self.lock();
         st.level = cfg.loglevel;
+        self.threshold
+            .store(cfg.loglevel.severity(), Ordering::Relaxed);
         st.echo = echo && !cfg.silent;
         st.path = match &cfg.logfile {
             MainLogCfg::File(p) => Some(p.clone()),
@@ -230,25 +238,39 @@ fn is_ours(target: &str) -> bool {
     target == "crit" || target == "blather" || target.starts_with("supervisord")
 }
 
+/// The main log's level of a log call.
+fn level_of(meta: &tracing::Metadata<'_>) -> LogLevel {
+    match (meta.target(), *meta.level()) {
+        ("crit", _) => LogLevel::Critical,
+        ("blather", _) => LogLevel::Blather,
+        (_, Level::ERROR) => LogLevel::Error,
+        (_, Level::WARN) => LogLevel::Warn,
+        (_, Level::INFO) => LogLevel::Info,
+        (_, Level::DEBUG) => LogLevel::Debug,
+        (_, Level::TRACE) => LogLevel::Trace,
+    }
+}
+
 impl<S: Subscriber> Layer<S> for MainLogLayer {
+    /// Asked at every call: the level changes with a reload.
+    fn register_callsite(&self, _meta: &'static tracing::Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
+
     fn enabled(&self, meta: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        let threshold = self.log.threshold.load(Ordering::Relaxed);
+        if level_of(meta).severity() < threshold {
+            return false;
+        }
         // Dependencies (hyper, h2, tonic) speak only at loglevel trace and below.
         is_ours(meta.target())
-            || self.log.level().severity() <= LogLevel::Trace.severity()
+            || threshold <= LogLevel::Trace.severity()
             || *meta.level() <= Level::WARN
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
-        let level = match (meta.target(), *meta.level()) {
-            ("crit", _) => LogLevel::Critical,
-            ("blather", _) => LogLevel::Blather,
-            (_, Level::ERROR) => LogLevel::Error,
-            (_, Level::WARN) => LogLevel::Warn,
-            (_, Level::INFO) => LogLevel::Info,
-            (_, Level::DEBUG) => LogLevel::Debug,
-            (_, Level::TRACE) => LogLevel::Trace,
-        };
+        let level = level_of(meta);
         let mut msg = Message(String::new());
         event.record(&mut msg);
         self.log.write_line(level, &msg.0);
