@@ -87,6 +87,24 @@ for ev in events:
         break
 events.cancel()
 
+# The gRPC equivalent, and a filter by type: the state changes between are not sent, the
+# remote event is, typed, with supervisor's name and payload.
+events = api.Subscribe(pb.SubscribeRequest(events=["remote_communication"]))
+api.StartProcess(pb.StartProcessRequest(name="py", wait=True))
+api.SendRemoteCommEvent(pb.SendRemoteCommEventRequest(type="t", data="line 1\nline 2"))
+ev = next(events)
+check(ev.WhichOneof("kind") == "remote_communication" and ev.type_name == "REMOTE_COMMUNICATION"
+      and ev.payload == "type:t\nline 1\nline 2", "SendRemoteCommEvent, Subscribe filtered by type")
+events.cancel()
+try:
+    next(api.Subscribe(pb.SubscribeRequest(events=["PROCESS_STAT"])))
+    check(False, "an unknown event type is refused")
+except grpc.RpcError as e:
+    check(e.code() == grpc.StatusCode.INVALID_ARGUMENT and "PROCESS_STAT" in e.details(),
+          "an unknown event type is refused")
+pools = api.GetEventPools(pb.GetEventPoolsRequest()).pools
+check(list(pools) == [], "GetEventPools without listeners")
+
 # A subscriber that stops reading must learn that it missed events, not see a silent gap.
 # Its own channel, with a small receive window, so the backlog reaches the daemon quickly.
 slow_channel = grpc.insecure_channel("unix://" + socket_path, options=[
