@@ -353,7 +353,11 @@ Notes:
   programs with stdout_events_enabled each write a 41-byte line every 2 ms (one event per line
   in every daemon) while the listener is still STARTING, so the events wait in the pool's
   buffer; then the listener takes them one at a time, as the protocol requires, and the rate
-  is measured at the listener from its first event to its last.
+  is measured at the listener from its first event to its last. The Go supervisord seems to
+  hand events to a listener before it is RUNNING: by the time its writers are done it has
+  delivered most of them, so its rows measure events as they are made (and its CPU row is
+  near zero), not the same drain. Its listener gets no PROCESS_STATE_EXITED within 30 s, so
+  its latency rows stay empty.
 """
 
 
