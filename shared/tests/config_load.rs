@@ -362,3 +362,28 @@ fn load_str_resolves_relative_paths_against_cwd() {
         shared::config::MainLog::File(PathBuf::from(dir.path()).join("main.log"))
     );
 }
+
+#[test]
+fn numprocs_is_bounded_and_a_per_process_error_is_said_once() {
+    let e = err(
+        "[program:a]\ncommand=sleep 1\nnumprocs=999999999\nprocess_name=%(program_name)s_%(process_num)d\n",
+    );
+    assert!(
+        e.contains(":3: [program:a] numprocs=\"999999999\": numprocs must be at most 10000"),
+        "{e}"
+    );
+    let e = err(
+        "[program:b]\ncommand=sleep 1\nuser=nosuchuser\nnumprocs=3000\nprocess_name=%(program_name)s_%(process_num)d\n",
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.contains(":3: [program:b] user=\"nosuchuser\"")
+            && e.contains("(3000 times: once per process of the section)"),
+        "{e}"
+    );
+    // At the limit, it loads.
+    let (_d, c) = ok(
+        "[program:c]\ncommand=sleep 1\nnumprocs=10000\nprocess_name=%(program_name)s_%(process_num)d\n",
+    );
+    assert_eq!(c.groups[0].processes.len(), 10_000);
+}

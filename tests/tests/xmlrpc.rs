@@ -235,3 +235,41 @@ fn superlance_memmon_and_httpok_restart_through_our_xmlrpc() {
     let _ = httpok.kill();
     let _ = httpok.wait();
 }
+
+#[test]
+fn a_deeply_nested_request_is_refused_and_the_daemon_lives_on() {
+    // These bodies aborted the whole daemon (a worker's stack overflowed), orphaning every
+    // program.
+    let mut d = Daemon::start("[program:web]\ncommand=sleep 600\nstartsecs=0\n");
+    d.wait_log("success: web entered RUNNING state");
+    let sock = d.path("supervisor.sock").display().to_string();
+    for (open, close, n) in [
+        ("<a>", "</a>", 50_000),
+        ("<array><data><value>", "</value></data></array>", 5_000),
+    ] {
+        let body = format!(
+            "<?xml version='1.0'?><methodCall><methodName>supervisor.getState</methodName><params><param><value>{}{}</value></param></params></methodCall>",
+            open.repeat(n),
+            close.repeat(n)
+        );
+        let file = d.path("body.xml");
+        std::fs::write(&file, body).expect("write body");
+        let out = curl(&[
+            "--unix-socket",
+            &sock,
+            "-H",
+            "Content-Type: text/xml",
+            "--data-binary",
+            &format!("@{}", file.display()),
+            "http://localhost/RPC2",
+        ]);
+        assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+        assert!(
+            out.contains("elements nest deeper than 100 levels (the limit)"),
+            "{out}"
+        );
+    }
+    let status = d.ctl(&["status", "web"]);
+    assert!(status.stdout.contains("RUNNING"), "{status:?}");
+    assert_eq!(d.stop(), 0);
+}

@@ -146,6 +146,7 @@ pub fn load_str(text: &str, path: &Path, opts: &LoadOptions) -> Result<Config, C
         base,
         errors: Vec::new(),
         warnings,
+        repeats: Default::default(),
     };
     let supervisord = sections::supervisord(&mut r);
     let unix_http_server = sections::unix_http_server(&mut r);
@@ -166,6 +167,7 @@ pub fn load_str(text: &str, path: &Path, opts: &LoadOptions) -> Result<Config, C
         infos,
     };
     validate::validate(&mut r, &mut config);
+    r.count_repeats();
     if !r.errors.is_empty() {
         return Err(ConfigErrors(r.errors));
     }
@@ -197,8 +199,10 @@ pub fn load_ctl(path: &Path, opts: &LoadOptions) -> Result<super::CtlConfig, Con
         base,
         errors: Vec::new(),
         warnings: Vec::new(),
+        repeats: Default::default(),
     };
     let ctl = sections::supervisorctl(&mut r);
+    r.count_repeats();
     if r.errors.is_empty() {
         Ok(ctl)
     } else {

@@ -65,6 +65,10 @@ const PROGRAM_KEYS: &[&str] = &[
     "syslog_stderr_priority",
 ];
 
+/// The most processes one section may define (Python has no limit; ours keeps a typo such as
+/// `numprocs=999999999` from exhausting memory before anything runs).
+pub(crate) const MAX_NUMPROCS: i64 = 10_000;
+
 /// Builds every group, sorted by priority (stable, as Python's `groups.sort()`).
 pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<GroupConfig> {
     let ini = r.ini;
@@ -225,6 +229,13 @@ fn processes_from_section<'a>(
             "numprocs must be at least 1",
         );
     }
+    if numprocs > MAX_NUMPROCS {
+        s.error(
+            "numprocs",
+            s.raw("numprocs").as_deref(),
+            format!("numprocs must be at most {MAX_NUMPROCS} (each process takes pipes, descriptors and memory of the daemon)"),
+        );
+    }
     let process_name_raw = s
         .raw("process_name")
         .unwrap_or_else(|| "%(program_name)s".into());
@@ -269,7 +280,11 @@ fn processes_from_section<'a>(
         kind,
         priority,
     };
-    let count = numprocs.max(1);
+    let count = if numprocs > MAX_NUMPROCS {
+        1
+    } else {
+        numprocs.max(1)
+    };
     let mut procs = Vec::with_capacity(usize::try_from(count).unwrap_or(1).min(1024));
     for process_num in numprocs_start..numprocs_start + count {
         s.exp.set_int("process_num", process_num);

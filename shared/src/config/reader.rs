@@ -2,6 +2,7 @@
 //! collects located diagnostics, and [`Sect`], which reads one section's keys with supervisor's
 //! fallbacks (`[program-default]`, `[DEFAULT]`), `%(…)s` expansions and value parsers.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::expand::{Expansions, expand};
@@ -40,9 +41,44 @@ pub(super) struct Reader<'a> {
     pub(super) base: Expansions,
     pub(super) errors: Vec<Diagnostic>,
     pub(super) warnings: Vec<Diagnostic>,
+    /// A section's diagnostics already reported (an error of `user=` repeats for every process
+    /// of `numprocs`): (is an error, index, how many times).
+    pub(super) repeats: HashMap<Diagnostic, (bool, usize, usize)>,
 }
 
 impl<'a> Reader<'a> {
+    /// Reports `d` once: the same diagnostic again only counts.
+    fn report(&mut self, d: Diagnostic, error: bool) {
+        if let Some(seen) = self.repeats.get_mut(&d) {
+            seen.2 += 1;
+            return;
+        }
+        let list = if error {
+            &mut self.errors
+        } else {
+            &mut self.warnings
+        };
+        self.repeats.insert(d.clone(), (error, list.len(), 1));
+        list.push(d);
+    }
+
+    /// Says how often each repeated diagnostic came (once per process of a section).
+    pub(super) fn count_repeats(&mut self) {
+        for (_, (error, i, n)) in self.repeats.drain() {
+            let list = if error {
+                &mut self.errors
+            } else {
+                &mut self.warnings
+            };
+            if n > 1
+                && let Some(d) = list.get_mut(i)
+            {
+                d.message
+                    .push_str(&format!(" ({n} times: once per process of the section)"));
+            }
+        }
+    }
+
     /// A reader over `name`; `fallback` is consulted for keys the section lacks
     /// (`[program-default]`).
     pub(super) fn section(
@@ -166,7 +202,7 @@ impl<'a> Sect<'_, 'a> {
 
     pub(super) fn error(&mut self, key: &str, value: Option<&str>, message: impl Into<String>) {
         let d = self.diagnostic(key, value, message.into());
-        self.r.errors.push(d);
+        self.r.report(d, true);
     }
 
     pub(super) fn warn(&mut self, key: Option<&str>, message: impl Into<String>) {
@@ -174,7 +210,7 @@ impl<'a> Sect<'_, 'a> {
         if key.is_none() {
             d.key = None;
         }
-        self.r.warnings.push(d);
+        self.r.report(d, false);
     }
 
     fn diagnostic(&self, key: &str, value: Option<&str>, message: String) -> Diagnostic {

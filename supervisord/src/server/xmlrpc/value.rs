@@ -88,6 +88,11 @@ fn unescape(s: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// How deep elements may nest. supervisor's deepest call (`multicall` of calls with array
+/// parameters) nests 14 deep; the tree is walked recursively, so the bound is what keeps a
+/// hostile body from exhausting a worker's stack.
+pub const MAX_DEPTH: usize = 100;
+
 /// Parses a document into its root element.
 fn parse_xml(s: &str) -> Result<Node, String> {
     let mut stack: Vec<(String, Vec<Node>)> = vec![(String::new(), Vec::new())];
@@ -140,6 +145,11 @@ fn parse_xml(s: &str) -> Result<Node, String> {
                     .1
                     .push(Node::Elem(name, Vec::new()));
             } else {
+                if stack.len() > MAX_DEPTH {
+                    return Err(format!(
+                        "elements nest deeper than {MAX_DEPTH} levels (the limit)"
+                    ));
+                }
                 stack.push((name, Vec::new()));
             }
             rest = &r[end + 1..];
@@ -386,6 +396,27 @@ mod tests {
         assert!(parse_call("<methodCall><params></params></methodCall>").is_err());
         assert!(parse_call("<!DOCTYPE x [<!ENTITY a 'b'>]><methodCall/>").is_err());
         assert!(parse_call("not xml").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let deep = |open: &str, close: &str, n: usize| {
+            format!(
+                "<?xml version='1.0'?><methodCall><methodName>x</methodName><params><param><value>{}{}</value></param></params></methodCall>",
+                open.repeat(n),
+                close.repeat(n)
+            )
+        };
+        for body in [
+            deep("<a>", "</a>", 50_000),
+            deep("<array><data><value>", "</value></data></array>", 5_000),
+        ] {
+            let e = parse_call(&body).expect_err("refused");
+            assert!(e.contains("deeper than 100 levels"), "{e}");
+        }
+        // Deep but within the limit: still parsed.
+        let ok = deep("<array><data><value>", "</value></data></array>", 25);
+        assert!(parse_call(&ok).is_ok());
     }
 
     #[test]
