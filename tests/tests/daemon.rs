@@ -456,3 +456,37 @@ fn children_get_only_stdin_stdout_and_stderr_even_if_the_daemon_inherited_more()
     assert_eq!(fds, ["0", "1", "2"]);
     d.stop();
 }
+
+/// Kills the daemon with SIGKILL and returns how its child `sleep 600` fares.
+fn child_after_daemon_kill(extra: &str) -> (i32, bool) {
+    let mut d = Daemon::start(&format!(
+        "[supervisord]\nlogfile=%(here)s/main.log\npidfile=%(here)s/supervisord.pid\n{extra}\n\
+         [unix_http_server]\nfile=%(here)s/supervisor.sock\n\
+         [program:orphan]\ncommand=sleep 600\nstartsecs=0\n"
+    ));
+    let child = d.spawned_pid("orphan");
+    d.signal(nix::sys::signal::Signal::SIGKILL);
+    d.wait_exit();
+    // Either the kernel ends it at once, or it lives on: poll for the first.
+    let start = std::time::Instant::now();
+    while tests::alive(child) && start.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let survived = tests::alive(child);
+    if survived {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    (child, survived)
+}
+
+#[test]
+fn children_do_not_outlive_a_killed_daemon_unless_asked_to() {
+    let (_, survived) = child_after_daemon_kill("");
+    assert!(!survived, "the child outlived the daemon's SIGKILL");
+    // Python's behaviour, when asked for.
+    let (_, survived) = child_after_daemon_kill("stop_children_on_daemon_death=false");
+    assert!(survived, "the child was stopped although the option is off");
+}

@@ -122,6 +122,10 @@ pub struct SupervisordConfig {
     /// Our extension: shut the daemon down when one of these programs (or `group:name`) exits or
     /// goes FATAL; the daemon's exit status is that process's (128+N after a signal, 1 for FATAL).
     pub shutdown_on_exit: Vec<String>,
+    /// Our extension, on by default: if the daemon itself dies (`kill -9`, a crash), the kernel
+    /// sends each program it started that program's stop signal (Linux's parent-death signal),
+    /// so none runs on unsupervised. `false` is Python's behaviour.
+    pub stop_children_on_daemon_death: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,6 +28,7 @@ const SUPERVISORD_KEYS: &[&str] = &[
     "identifier",
     "shutdown_on_fatal",
     "shutdown_on_exit",
+    "stop_children_on_daemon_death",
 ];
 
 pub(super) fn supervisord(r: &mut Reader<'_>) -> SupervisordConfig {
@@ -60,6 +61,7 @@ pub(super) fn supervisord(r: &mut Reader<'_>) -> SupervisordConfig {
             identifier: "supervisor".into(),
             shutdown_on_fatal: false,
             shutdown_on_exit: Vec::new(),
+            stop_children_on_daemon_death: true,
         };
     };
     let logfile = match s.string("logfile", Some("supervisord.log")) {
@@ -123,6 +125,11 @@ pub(super) fn supervisord(r: &mut Reader<'_>) -> SupervisordConfig {
             .unwrap_or_else(|| "supervisor".into()),
         shutdown_on_fatal: s.value("shutdown_on_fatal", "false", values::boolean),
         shutdown_on_exit,
+        stop_children_on_daemon_death: s.value(
+            "stop_children_on_daemon_death",
+            "true",
+            values::boolean,
+        ),
     };
     s.warn_unknown_keys(SUPERVISORD_KEYS);
     cfg

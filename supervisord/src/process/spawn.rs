@@ -31,6 +31,9 @@ pub struct SpawnSpec {
     pub stdin: Stdin,
     pub stdout: Output,
     pub stderr: ErrOutput,
+    /// The signal the kernel sends the child if the daemon dies before it (Linux's
+    /// parent-death signal; `None`: it runs on, as under Python's supervisord).
+    pub death_signal: Option<i32>,
 }
 
 /// What the child's stdin is.
@@ -353,6 +356,9 @@ fn fork_exec(spec: SpawnSpec) -> Result<Spawned, String> {
         argv: &argv,
         envp: &envp,
         msgs: &msgs,
+        death_signal: spec
+            .death_signal
+            .map(|sig| (sig, nix::unistd::getpid().as_raw())),
     };
     let pid = clone_and_exec(&child)?;
     // The child has its copies now; the parent keeps only its own ends.
@@ -442,6 +448,8 @@ struct Child<'a> {
     argv: &'a CArgs,
     envp: &'a CArgs,
     msgs: &'a ChildMessages,
+    /// The parent-death signal, and the daemon's pid to check it against.
+    death_signal: Option<(libc::c_int, libc::pid_t)>,
 }
 
 impl Child<'_> {
@@ -507,6 +515,19 @@ impl Child<'_> {
                 }
                 if libc::syscall(libc::SYS_setuid, u.uid.as_raw()) != 0 {
                     fail(b"Could not set user id of effective user");
+                }
+            }
+        }
+        // After the change of user, which clears it. The kernel sends it when the *thread*
+        // that cloned this child ends: the daemon spawns from its runtime's workers, which
+        // live as long as it does.
+        if let Some((sig, daemon)) = self.death_signal {
+            // SAFETY: prctl and getppid are plain system calls.
+            unsafe {
+                libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0);
+                // The daemon died before the signal was asked for: nobody would send it.
+                if libc::getppid() != daemon {
+                    libc::_exit(1);
                 }
             }
         }

@@ -163,6 +163,15 @@ impl Supervisor {
             stdin: plan.stdin,
             stdout: plan.stdout,
             stderr: plan.stderr,
+            death_signal: self
+                .config
+                .supervisord
+                .stop_children_on_daemon_death
+                .then(|| {
+                    cfg.stopsignals
+                        .first()
+                        .map_or(libc::SIGTERM, |s| s.number())
+                }),
         };
         let spawned = self.spawner.spawn(spec)?;
         let pid = spawned.pid;
