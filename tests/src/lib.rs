@@ -218,6 +218,12 @@ impl Daemon {
         self.wait_log("supervisord started with pid");
     }
 
+    /// Starts the daemon again on the same config and directory (after it ended).
+    pub fn respawn(&mut self) {
+        self.status = None;
+        self.spawn(&[]);
+    }
+
     /// `unix://…/supervisor.sock`.
     pub fn url(&self) -> String {
         format!("unix://{}", self.path("supervisor.sock").display())

@@ -490,3 +490,40 @@ fn children_do_not_outlive_a_killed_daemon_unless_asked_to() {
     let (_, survived) = child_after_daemon_kill("stop_children_on_daemon_death=false");
     assert!(survived, "the child was stopped although the option is off");
 }
+
+#[test]
+fn a_live_socket_is_refused_and_a_stale_one_replaced() {
+    let mut d = Daemon::start("[program:p]\ncommand=sleep 600\nstartsecs=0\n");
+    d.wait_log("success: p entered RUNNING state");
+    // A second daemon on the same config is refused; the first goes on.
+    let mut second = Command::new(bin("supervisord"))
+        .arg("-c")
+        .arg(&d.config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn a second daemon");
+    let status = wait_for("the second daemon to give up", || {
+        second.try_wait().expect("try_wait")
+    });
+    let out = second.wait_with_output().expect("output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!status.success(), "{text}");
+    assert!(
+        text.contains("another program is already listening on this socket"),
+        "{text}"
+    );
+    assert!(d.ctl(&["status", "p"]).stdout.contains("RUNNING"));
+    // Killed, the daemon leaves its socket file: the next one replaces it.
+    d.signal(nix::sys::signal::Signal::SIGKILL);
+    d.wait_exit();
+    assert!(d.path("supervisor.sock").exists());
+    d.respawn();
+    d.wait_log_count("success: p entered RUNNING state", 2);
+    assert!(d.ctl(&["status", "p"]).stdout.contains("RUNNING"));
+    assert_eq!(d.stop(), 0);
+}
