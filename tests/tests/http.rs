@@ -212,3 +212,34 @@ fn web_gui_in_headless_chromium() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn responses_carrying_output_or_names_are_never_sniffed() {
+    let (_d, base) = daemon_on_tcp();
+    for (path, extra) in [
+        ("/program/list", &[][..]),
+        ("/metrics", &[]),
+        ("/nosuch", &[]),
+        // Streams: the headers come at once; the stream is cut short.
+        ("/logtail/runner", &["--max-time", "1"][..]),
+        ("/events", &["--max-time", "1"]),
+    ] {
+        let url = format!("{base}{path}");
+        let r = curl(&[extra, &[url.as_str()][..]].concat());
+        assert!(
+            r.to_lowercase().contains("x-content-type-options: nosniff"),
+            "{path}: {r}"
+        );
+    }
+    let r = curl(&[
+        "-H",
+        "Content-Type: text/xml",
+        "--data-binary",
+        "<?xml version='1.0'?><methodCall><methodName>supervisor.getAllProcessInfo</methodName></methodCall>",
+        &format!("{base}/RPC2"),
+    ]);
+    assert!(
+        r.to_lowercase().contains("x-content-type-options: nosniff"),
+        "{r}"
+    );
+}

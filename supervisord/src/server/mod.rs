@@ -125,6 +125,15 @@ fn chown(path: &std::path::Path, owner: &str) -> Result<(), String> {
     nix::unistd::chown(path, Some(pw.uid), Some(gid)).map_err(|e| err(e.to_string()))
 }
 
+/// Every response carries program output or names somewhere (JSON, log tails, event
+/// streams, /metrics): no browser may guess it is HTML.
+async fn nosniff(mut r: Response) -> Response {
+    r.headers_mut()
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    r
+}
+
 /// Answers what no route matched: gRPC clients get UNIMPLEMENTED, others 404.
 async fn fallback(req: Request<Body>) -> Response {
     let grpc = req
@@ -156,6 +165,7 @@ async fn router(svc: &Service, creds: Option<Arc<Credentials>>) -> Result<axum::
             axum::routing::get(metrics::render).with_state(svc.clone()),
         )
         .fallback(fallback)
+        .layer(axum::middleware::map_response(nosniff))
         .layer(axum::middleware::from_fn(csrf::protect))
         // Requests are small; a huge body is a mistake or an attack.
         .layer(axum::extract::DefaultBodyLimit::max(4 << 20));
