@@ -243,3 +243,76 @@ fn responses_carrying_output_or_names_are_never_sniffed() {
         "{r}"
     );
 }
+
+/// Reads from `s` until the server closes it (or `limit` passes): the bytes it sent.
+fn until_closed(s: &mut std::net::TcpStream, limit: std::time::Duration) -> Option<String> {
+    use std::io::Read;
+    s.set_read_timeout(Some(limit)).expect("read timeout");
+    let mut got = Vec::new();
+    match s.read_to_end(&mut got) {
+        Ok(_) => Some(String::from_utf8_lossy(&got).into_owned()),
+        // Reset by the server counts as closed too.
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+            Some(String::from_utf8_lossy(&got).into_owned())
+        }
+        Err(_) => None,
+    }
+}
+
+#[test]
+fn silent_slow_and_bodiless_clients_are_closed_and_others_are_served() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    // Room for the connections below, in the daemon and here.
+    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .expect("getrlimit");
+    let _ = nix::sys::resource::setrlimit(
+        nix::sys::resource::Resource::RLIMIT_NOFILE,
+        hard.min(8192),
+        hard,
+    );
+    let port = tests::free_port();
+    let mut d = Daemon::start(&format!(
+        "[supervisord]\nlogfile=%(here)s/main.log\npidfile=%(here)s/supervisord.pid\nminfds=4096\n\
+         [unix_http_server]\nfile=%(here)s/supervisor.sock\n\
+         [inet_http_server]\nport=127.0.0.1:{port}\n\
+         [program:runner]\ncommand=sleep 600\nstartsecs=0\n"
+    ));
+    d.wait_log("success: runner entered RUNNING state");
+    let addr = format!("127.0.0.1:{port}");
+    // 1000 connections that say nothing: the daemon keeps answering.
+    let idle: Vec<TcpStream> = (0..1000)
+        .map(|_| TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    let status = d.ctl_in_time(&["status", "runner"]);
+    assert!(status.stdout.contains("RUNNING"), "{status:?}");
+    // A slow loris: half a head, then nothing.
+    let mut loris = TcpStream::connect(&addr).expect("connect");
+    loris
+        .write_all(b"GET /program/list HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
+    // A head announcing a body that never comes.
+    let mut bodiless = TcpStream::connect(&addr).expect("connect");
+    bodiless
+        .write_all(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: 100\r\n\r\n",
+        )
+        .expect("write");
+    let limit = std::time::Duration::from_secs(90);
+    let mut silent = idle.into_iter().next().expect("one");
+    assert!(
+        until_closed(&mut silent, limit).is_some(),
+        "a silent connection stays open"
+    );
+    assert!(
+        until_closed(&mut loris, limit).is_some(),
+        "a slow head stays open"
+    );
+    let answer = until_closed(&mut bodiless, limit).expect("a bodiless request stays open");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("the request body did not arrive within 30 s"),
+        "{answer}"
+    );
+    assert!(d.ctl(&["status", "runner"]).stdout.contains("RUNNING"));
+}

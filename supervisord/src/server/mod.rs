@@ -2,6 +2,7 @@
 //! today, and the HTTP layer on the same router. Each listener has its own credentials.
 
 pub mod auth;
+mod conn;
 mod csrf;
 pub mod grpc;
 mod gui;
@@ -125,6 +126,46 @@ fn chown(path: &std::path::Path, owner: &str) -> Result<(), String> {
     nix::unistd::chown(path, Some(pw.uid), Some(gid)).map_err(|e| err(e.to_string()))
 }
 
+/// The largest request body (XML-RPC calls and REST lists are small).
+const MAX_BODY: usize = 4 << 20;
+
+/// How long a request body may take to arrive once its head has.
+const BODY_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads a request's body whole, within [`BODY_TIME`] and [`MAX_BODY`], before any handler
+/// sees it (after authentication, which is outside): a client that sends a head and never
+/// its body gets a 408 instead of holding a handler for ever. gRPC's streams are left alone.
+async fn whole_body(req: Request<Body>, next: axum::middleware::Next) -> Response {
+    let grpc = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"));
+    if grpc {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(BODY_TIME, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Ok(Err(_)) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {MAX_BODY} bytes (the limit), or broken\n"),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {} s\n",
+                BODY_TIME.as_secs()
+            ),
+        )
+            .into_response(),
+    }
+}
+
 /// Every response carries program output or names somewhere (JSON, log tails, event
 /// streams, /metrics): no browser may guess it is HTML.
 async fn nosniff(mut r: Response) -> Response {
@@ -166,9 +207,10 @@ async fn router(svc: &Service, creds: Option<Arc<Credentials>>) -> Result<axum::
         )
         .fallback(fallback)
         .layer(axum::middleware::map_response(nosniff))
+        .layer(axum::middleware::from_fn(whole_body))
         .layer(axum::middleware::from_fn(csrf::protect))
         // Requests are small; a huge body is a mistake or an attack.
-        .layer(axum::extract::DefaultBodyLimit::max(4 << 20));
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY));
     if let Some(c) = creds {
         r = r.layer(axum::middleware::from_fn_with_state(c, auth::require));
     }
@@ -184,21 +226,11 @@ pub async fn serve(
 ) -> Result<(), String> {
     if let Some((l, _, c)) = listeners.unix {
         let app = router(&svc, c).await?;
-        let token = shutdown.clone();
-        tasks.spawn(async move {
-            let _ = axum::serve(l, app)
-                .with_graceful_shutdown(token.cancelled_owned())
-                .await;
-        });
+        tasks.spawn(conn::serve(l, app, shutdown.clone(), tasks.clone()));
     }
     for (l, c) in listeners.tcp {
         let app = router(&svc, c).await?;
-        let token = shutdown.clone();
-        tasks.spawn(async move {
-            let _ = axum::serve(l, app)
-                .with_graceful_shutdown(token.cancelled_owned())
-                .await;
-        });
+        tasks.spawn(conn::serve(l, app, shutdown.clone(), tasks.clone()));
     }
     Ok(())
 }

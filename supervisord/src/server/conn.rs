@@ -1,0 +1,143 @@
+//! Serving connections with the limits axum's `serve` does not set: a client that connects and
+//! says nothing, or sends its request head slowly (slow loris), or an HTTP/2 peer that went
+//! away, is closed after a timeout instead of holding a task and a descriptor for ever.
+//! Streams in progress (log follows, event subscriptions) are not cut: they are requests.
+
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How long a new connection may stay silent before its first byte.
+pub(super) const FIRST_BYTE: Duration = Duration::from_secs(10);
+
+/// How long an HTTP/1 request head may take to arrive (and an idle keep-alive connection may
+/// wait for the next one).
+pub(super) const HEAD: Duration = Duration::from_secs(10);
+
+/// HTTP/2: a ping after this much silence, and the connection closed if it is not answered in
+/// [`PING_ANSWER`].
+const PING_EVERY: Duration = Duration::from_secs(30);
+const PING_ANSWER: Duration = Duration::from_secs(20);
+
+/// Something that accepts connections (a unix socket or a TCP port).
+pub(super) trait Accept: Send + 'static {
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    fn accept(&mut self) -> impl Future<Output = std::io::Result<Self::Io>> + Send;
+    /// Waits until the connection has something to read.
+    fn readable(io: &Self::Io) -> impl Future<Output = std::io::Result<()>> + Send;
+}
+
+/// Waits for a byte to read (or the end): readiness alone can be a false alarm, so a byte is
+/// peeked at.
+macro_rules! first_byte {
+    ($io:expr) => {{
+        let io = $io;
+        loop {
+            io.readable().await?;
+            let peek = io.try_io(tokio::io::Interest::READABLE, || {
+                let mut b = [0u8; 1];
+                nix::sys::socket::recv(
+                    std::os::fd::AsRawFd::as_raw_fd(io),
+                    &mut b,
+                    nix::sys::socket::MsgFlags::MSG_PEEK,
+                )
+                .map_err(std::io::Error::from)
+            });
+            match peek {
+                Ok(_) => break Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => break Err(e),
+            }
+        }
+    }};
+}
+
+impl Accept for tokio::net::UnixListener {
+    type Io = tokio::net::UnixStream;
+    async fn accept(&mut self) -> std::io::Result<Self::Io> {
+        tokio::net::UnixListener::accept(self).await.map(|(s, _)| s)
+    }
+    async fn readable(io: &Self::Io) -> std::io::Result<()> {
+        first_byte!(io)
+    }
+}
+
+impl Accept for tokio::net::TcpListener {
+    type Io = tokio::net::TcpStream;
+    async fn accept(&mut self) -> std::io::Result<Self::Io> {
+        let (s, _) = tokio::net::TcpListener::accept(self).await?;
+        let _ = s.set_nodelay(true);
+        Ok(s)
+    }
+    async fn readable(io: &Self::Io) -> std::io::Result<()> {
+        first_byte!(io)
+    }
+}
+
+/// Serves `app` on every connection `listener` accepts, until `shutdown`; then each
+/// connection finishes its requests in progress (streams end with the daemon's tasks).
+pub(super) async fn serve<L: Accept>(
+    mut listener: L,
+    app: axum::Router,
+    shutdown: CancellationToken,
+    connections: TaskTracker,
+) {
+    loop {
+        let io = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(io) => io,
+                Err(e) => {
+                    // Out of descriptors, say: wait a little rather than spin.
+                    tracing::warn!("can't accept a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let app = app.clone();
+        let shutdown = shutdown.clone();
+        connections.spawn(async move {
+            match tokio::time::timeout(FIRST_BYTE, L::readable(&io)).await {
+                Ok(Ok(())) => {}
+                // Silent, or gone.
+                _ => return,
+            }
+            connection(io, app, shutdown).await;
+        });
+    }
+}
+
+async fn connection<Io>(io: Io, app: axum::Router, shutdown: CancellationToken)
+where
+    Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(app);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(PING_EVERY)
+        .keep_alive_timeout(PING_ANSWER);
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::trace!("connection ended: {e}");
+            }
+            return;
+        }
+        () = shutdown.cancelled() => conn.as_mut().graceful_shutdown(),
+    }
+    let _ = conn.await;
+}
