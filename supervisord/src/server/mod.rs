@@ -195,6 +195,12 @@ async fn fallback(req: Request<Body>) -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
 
+/// The whole HTTP surface one listener serves (gRPC, XML-RPC, REST, GUI, /metrics), without
+/// credentials: what the fuzzer drives, request by request.
+pub async fn open_router(svc: &Service) -> Result<axum::Router, String> {
+    router(svc, None).await
+}
+
 async fn router(svc: &Service, creds: Option<Arc<Credentials>>) -> Result<axum::Router, String> {
     let mut r = grpc::routes(svc)
         .await?
