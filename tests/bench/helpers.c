@@ -38,6 +38,14 @@ static void write_all(int fd, const char *buf, size_t n) {
     }
 }
 
+/* "start end" (ns) to the file $STAMP, if set. */
+static void write_stamp(long long start, long long end) {
+    const char *stamp = getenv("STAMP");
+    if (!stamp) return;
+    FILE *f = fopen(stamp, "w");
+    if (f) { fprintf(f, "%lld %lld\n", start, end); fclose(f); }
+}
+
 /* Reads stdin through a buffer of our own (stdio's would be fine, but this is exact). */
 static char inbuf[1 << 16];
 static size_t inlen, inpos;
@@ -116,12 +124,7 @@ int main(int argc, char **argv) {
             }
         }
         if (fflush(stdout)) exit(2);
-        long long end = now_ns();
-        const char *stamp = getenv("STAMP");
-        if (stamp) {
-            FILE *f = fopen(stamp, "w");
-            if (f) { fprintf(f, "%lld %lld\n", start, end); fclose(f); }
-        }
+        write_stamp(start, now_ns());
         for (;;) pause();
     }
     if (argc >= 4 && !strcmp(argv[1], "ticker")) {
@@ -138,12 +141,7 @@ int main(int argc, char **argv) {
             while (at.tv_nsec >= 1000000000L) { at.tv_nsec -= 1000000000L; at.tv_sec++; }
             clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
         }
-        long long end = now_ns();
-        const char *stamp = getenv("STAMP");
-        if (stamp) {
-            FILE *f = fopen(stamp, "w");
-            if (f) { fprintf(f, "%lld %lld\n", start, end); fclose(f); }
-        }
+        write_stamp(start, now_ns());
         for (;;) pause();
     }
     if (argc >= 3 && !strcmp(argv[1], "forkexec")) {

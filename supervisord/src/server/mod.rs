@@ -126,6 +126,13 @@ fn chown(path: &std::path::Path, owner: &str) -> Result<(), String> {
     nix::unistd::chown(path, Some(pw.uid), Some(gid)).map_err(|e| err(e.to_string()))
 }
 
+fn is_grpc(req: &Request<Body>) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
 /// The largest request body (XML-RPC calls and REST lists are small).
 const MAX_BODY: usize = 4 << 20;
 
@@ -136,12 +143,7 @@ const BODY_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 /// sees it (after authentication, which is outside): a client that sends a head and never
 /// its body gets a 408 instead of holding a handler for ever. gRPC's streams are left alone.
 async fn whole_body(req: Request<Body>, next: axum::middleware::Next) -> Response {
-    let grpc = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"));
-    if grpc {
+    if is_grpc(&req) {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
@@ -177,12 +179,7 @@ async fn nosniff(mut r: Response) -> Response {
 
 /// Answers what no route matched: gRPC clients get UNIMPLEMENTED, others 404.
 async fn fallback(req: Request<Body>) -> Response {
-    let grpc = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"));
-    if grpc {
+    if is_grpc(&req) {
         let mut r = Response::new(Body::empty());
         r.headers_mut().insert(
             header::CONTENT_TYPE,
