@@ -349,6 +349,30 @@ fn servers_and_ctl() {
 }
 
 #[test]
+fn tls_files_and_the_ctl_cafile() {
+    let (d, c) = ok(
+        "[inet_http_server]\nport=:9443\ncertfile=tls/cert.pem\nkeyfile=/etc/k.pem\n[supervisorctl]\ncafile=/etc/ca.pem\n",
+    );
+    let tls = c.inet_http_server.unwrap().tls.unwrap();
+    assert_eq!(tls.certfile, d.path().join("tls/cert.pem"));
+    assert_eq!(tls.keyfile, Path::new("/etc/k.pem"));
+    assert_eq!(
+        c.supervisorctl.cafile.as_deref(),
+        Some(Path::new("/etc/ca.pem"))
+    );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let (_, c) = ok("[inet_http_server]\nport=:9001\n");
+    assert!(c.inet_http_server.unwrap().tls.is_none());
+    for half in ["certfile=c.pem", "keyfile=k.pem"] {
+        let e = err(&format!("[inet_http_server]\nport=:9001\n{half}\n"));
+        assert!(
+            e.contains("certfile and keyfile must be set together"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn load_str_resolves_relative_paths_against_cwd() {
     let dir = tempfile::tempdir().unwrap();
     let c = load_str(

@@ -18,7 +18,7 @@ pub struct Cli {
     #[allow(rustdoc::broken_intra_doc_links)]
     #[arg(short = 'c', long = "configuration", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// URL of the server: unix:///path/to/supervisor.sock or http://host:port.
+    /// URL of the server: unix:///path/to/supervisor.sock, http://host:port or https://host:port.
     #[arg(short = 's', long = "serverurl", value_name = "URL")]
     pub serverurl: Option<String>,
     /// Username for the server's basic auth.
@@ -27,6 +27,9 @@ pub struct Cli {
     /// Password for the server's basic auth (`-P` is the Go supervisord's spelling).
     #[arg(short = 'p', long = "password", visible_short_alias = 'P')]
     pub password: Option<String>,
+    /// PEM file of CA certificates to trust for an https:// server (besides the system's).
+    #[arg(long = "cafile", value_name = "FILE")]
+    pub cafile: Option<PathBuf>,
     /// Start the interactive shell after running the action.
     #[arg(short = 'i', long = "interactive")]
     pub interactive: bool,

@@ -2,13 +2,14 @@
 //! permission denied, authentication, faults.
 
 use std::error::Error as _;
+use std::path::Path;
 
 use proto::v1::supervisor_client::SupervisorClient;
 use shared::Fault;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Status};
 
 pub(crate) type Api = SupervisorClient<InterceptedService<Channel, Auth>>;
@@ -41,12 +42,36 @@ pub(crate) enum CallError {
     PermissionDenied,
     /// The server wants (other) credentials.
     Auth,
+    /// The TLS handshake failed (an untrusted certificate, say): rustls's words.
+    Tls(String),
     Other(String),
 }
 
-pub(crate) fn connect(url: &str, user: Option<&str>, pass: Option<&str>) -> Result<Api, String> {
-    let endpoint =
+pub(crate) fn connect(
+    url: &str,
+    user: Option<&str>,
+    pass: Option<&str>,
+    cafile: Option<&Path>,
+) -> Result<Api, String> {
+    let mut endpoint =
         Endpoint::from_shared(url.to_owned()).map_err(|e| format!("bad server URL {url}: {e}"))?;
+    if url.starts_with("https://") {
+        // The system's roots, and the given CA (a private one, typically) besides.
+        let mut tls = ClientTlsConfig::new().with_native_roots();
+        if let Some(f) = cafile {
+            let pem = std::fs::read(f).map_err(|e| format!("cafile {}: {e}", f.display()))?;
+            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                return Err(format!(
+                    "cafile {}: no PEM certificate in it (expected BEGIN CERTIFICATE)",
+                    f.display()
+                ));
+            }
+            tls = tls.ca_certificate(Certificate::from_pem(pem));
+        }
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|e| format!("TLS for {url}: {e}"))?;
+    }
     let channel = endpoint.connect_lazy();
     let header = match (user, pass) {
         (None, None) => None,
@@ -74,6 +99,13 @@ pub(crate) fn classify(st: Status) -> CallError {
     let mut source = st.source();
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            // rustls's error is the io::Error's payload (which `source()` skips).
+            if let Some(t) = io
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<tokio_rustls::rustls::Error>())
+            {
+                return CallError::Tls(t.to_string());
+            }
             match io.kind() {
                 std::io::ErrorKind::NotFound => return CallError::NoSuchFile,
                 std::io::ErrorKind::ConnectionRefused => return CallError::Refused,

@@ -16,6 +16,8 @@ pub(crate) struct Options {
     pub password: Option<String>,
     pub prompt: String,
     pub history_file: Option<PathBuf>,
+    /// CA certificates to trust for an `https://` server, besides the system's.
+    pub cafile: Option<PathBuf>,
 }
 
 impl Options {
@@ -47,6 +49,7 @@ impl Options {
             password: cli.password.clone().or(ctl.password),
             prompt: ctl.prompt,
             history_file: cli.history_file.clone().or(ctl.history_file),
+            cafile: cli.cafile.clone().or(ctl.cafile),
         })
     }
 }

@@ -162,6 +162,29 @@ fn main() -> ExitCode {
         eprintln!("Error: {e}");
         return ExitCode::from(2);
     }
+    // The certificate pair is a file the config names: a check that passes must mean the
+    // daemon will serve with it.
+    if cli.check
+        && let Some(files) = config
+            .inet_http_server
+            .as_ref()
+            .and_then(|i| i.tls.as_ref())
+        && let Err(e) = supervisord::server::tls::server_config(files)
+    {
+        if cli.json {
+            println!(
+                "{}",
+                shared::json::object(&[
+                    ("valid", "false".into()),
+                    ("errors", shared::json::array([shared::json::string(&e)]))
+                ])
+            );
+        } else {
+            eprintln!("{e}");
+            eprintln!("{}: configuration is NOT valid", path.display());
+        }
+        return ExitCode::from(1);
+    }
     if cli.check && cli.json {
         print_check_json(&config);
         return ExitCode::SUCCESS;

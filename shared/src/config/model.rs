@@ -153,6 +153,17 @@ pub struct InetHttpServer {
     pub port_number: u16,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Our extension: serve HTTPS instead of HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// `certfile=` and `keyfile=` of `[inet_http_server]`, absolute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM: the server's certificate, then any intermediates.
+    pub certfile: PathBuf,
+    /// PEM: its private key (PKCS#8, PKCS#1 or SEC1).
+    pub keyfile: PathBuf,
 }
 
 impl InetHttpServer {
@@ -178,6 +189,8 @@ pub struct CtlConfig {
     pub password: Option<String>,
     pub prompt: String,
     pub history_file: Option<PathBuf>,
+    /// Our extension: PEM certificates to trust for an `https://` serverurl.
+    pub cafile: Option<PathBuf>,
 }
 
 /// What a process is, and what its kind adds to a program.

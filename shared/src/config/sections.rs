@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use crate::values;
 
 use super::reader::Reader;
-use super::{CtlConfig, InetHttpServer, LogLevel, MainLog, SupervisordConfig, UnixHttpServer};
+use super::{
+    CtlConfig, InetHttpServer, LogLevel, MainLog, SupervisordConfig, TlsFiles, UnixHttpServer,
+};
 
 const SUPERVISORD_KEYS: &[&str] = &[
     "logfile",
@@ -170,6 +172,7 @@ pub(super) fn unix_http_server(r: &mut Reader<'_>) -> Option<UnixHttpServer> {
 pub(super) fn inet_http_server(r: &mut Reader<'_>) -> Option<InetHttpServer> {
     // `%(here)s` is not available here in Python; ENV_ is.
     let exp = r.base.clone();
+    let cwd = r.cwd.clone();
     let mut s = r.section("inet_http_server", None, exp)?;
     let port = s.string("port", None).unwrap_or_default();
     let parsed = parse_inet_port(&port);
@@ -193,13 +196,36 @@ pub(super) fn inet_http_server(r: &mut Reader<'_>) -> Option<InetHttpServer> {
             "username and password must be set together (or neither)",
         );
     }
-    s.warn_unknown_keys(&["port", "username", "password"]);
+    let absolute = |p: String| {
+        let p = PathBuf::from(p);
+        if p.is_absolute() { p } else { cwd.join(p) }
+    };
+    let certfile = s.non_empty("certfile").map(absolute);
+    let keyfile = s.non_empty("keyfile").map(absolute);
+    let tls = match (certfile, keyfile) {
+        (Some(certfile), Some(keyfile)) => Some(TlsFiles { certfile, keyfile }),
+        (None, None) => None,
+        (cert, _) => {
+            s.error(
+                if cert.is_some() {
+                    "keyfile"
+                } else {
+                    "certfile"
+                },
+                None,
+                "certfile and keyfile must be set together (or neither)",
+            );
+            None
+        }
+    };
+    s.warn_unknown_keys(&["port", "username", "password", "certfile", "keyfile"]);
     Some(InetHttpServer {
         port,
         host,
         port_number,
         username,
         password,
+        tls,
     })
 }
 
@@ -235,6 +261,7 @@ pub(super) fn supervisorctl(r: &mut Reader<'_>) -> CtlConfig {
             .string("prompt", Some("supervisor"))
             .unwrap_or_else(|| "supervisor".into()),
         history_file: s.non_empty("history_file").map(|h| values::expand_user(&h)),
+        cafile: s.non_empty("cafile").map(|h| values::expand_user(&h)),
     };
     s.warn_unknown_keys(&[
         "serverurl",
@@ -242,6 +269,7 @@ pub(super) fn supervisorctl(r: &mut Reader<'_>) -> CtlConfig {
         "password",
         "prompt",
         "history_file",
+        "cafile",
     ]);
     cfg
 }

@@ -65,6 +65,7 @@ impl Ctl {
             &self.opts.serverurl,
             self.opts.username.as_deref(),
             self.opts.password.as_deref(),
+            self.opts.cafile.as_deref(),
         ) {
             Ok(a) => {
                 self.api = Some(a.clone());
@@ -114,8 +115,20 @@ impl Ctl {
                 self.output(&format!("error: {f}"));
                 self.exitstatus = output::GENERIC;
             }
+            CallError::Tls(m) => {
+                self.output(&format!("error: {url}: TLS: {m}"));
+                self.hint("a server with a private certificate needs its CA: --cafile FILE, or cafile= in [supervisorctl]");
+                self.exitstatus = output::GENERIC;
+            }
             CallError::Other(m) => {
                 self.output(&format!("error: {url}: {m}"));
+                if url.starts_with("http://")
+                    && (m.contains("protocol error") || m.contains("canceled"))
+                {
+                    // What an HTTPS port's plain-text refusal looks like to an HTTP/2 client
+                    // (which of the two depends on who is first: its preface or the close).
+                    self.hint("if the server's port serves HTTPS ([inet_http_server] certfile=), use an https:// URL");
+                }
                 self.exitstatus = output::GENERIC;
             }
         }
@@ -208,8 +221,11 @@ impl Ctl {
 
     fn open(&mut self, args: &[String]) -> bool {
         let url = args.first().map_or("", String::as_str);
-        if !(url.starts_with("http://") || url.starts_with("unix://")) {
-            self.output("ERROR: url must be http:// or unix://");
+        if !["http://", "https://", "unix://"]
+            .iter()
+            .any(|s| url.starts_with(s))
+        {
+            self.output("ERROR: url must be http://, https:// or unix://");
             self.exitstatus = output::GENERIC;
             return false;
         }

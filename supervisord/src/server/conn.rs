@@ -8,9 +8,13 @@ use std::time::Duration;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncRead, AsyncWrite};
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+use super::tls::{self, Tls};
 
 /// How long a new connection may stay silent before its first byte.
 pub(super) const FIRST_BYTE: Duration = Duration::from_secs(10);
@@ -28,19 +32,19 @@ const PING_ANSWER: Duration = Duration::from_secs(20);
 pub(super) trait Accept: Send + 'static {
     type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
     fn accept(&mut self) -> impl Future<Output = std::io::Result<Self::Io>> + Send;
-    /// Waits until the connection has something to read.
-    fn readable(io: &Self::Io) -> impl Future<Output = std::io::Result<()>> + Send;
+    /// Waits until the connection has something to read, and returns its first byte.
+    fn readable(io: &Self::Io) -> impl Future<Output = std::io::Result<u8>> + Send;
 }
 
 /// Waits for a byte to read (or the end): readiness alone can be a false alarm, so a byte is
-/// peeked at.
+/// peeked at (and returned: an HTTPS port tells a TLS client from a plain one by it).
 macro_rules! first_byte {
     ($io:expr) => {{
         let io = $io;
+        let mut b = [0u8; 1];
         loop {
             io.readable().await?;
             let peek = io.try_io(tokio::io::Interest::READABLE, || {
-                let mut b = [0u8; 1];
                 nix::sys::socket::recv(
                     std::os::fd::AsRawFd::as_raw_fd(io),
                     &mut b,
@@ -49,7 +53,8 @@ macro_rules! first_byte {
                 .map_err(std::io::Error::from)
             });
             match peek {
-                Ok(_) => break Ok(()),
+                Ok(0) => break Err(std::io::ErrorKind::UnexpectedEof.into()),
+                Ok(_) => break Ok(b[0]),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) => break Err(e),
             }
@@ -62,7 +67,7 @@ impl Accept for tokio::net::UnixListener {
     async fn accept(&mut self) -> std::io::Result<Self::Io> {
         tokio::net::UnixListener::accept(self).await.map(|(s, _)| s)
     }
-    async fn readable(io: &Self::Io) -> std::io::Result<()> {
+    async fn readable(io: &Self::Io) -> std::io::Result<u8> {
         first_byte!(io)
     }
 }
@@ -74,16 +79,18 @@ impl Accept for tokio::net::TcpListener {
         let _ = s.set_nodelay(true);
         Ok(s)
     }
-    async fn readable(io: &Self::Io) -> std::io::Result<()> {
+    async fn readable(io: &Self::Io) -> std::io::Result<u8> {
         first_byte!(io)
     }
 }
 
-/// Serves `app` on every connection `listener` accepts, until `shutdown`; then each
-/// connection finishes its requests in progress (streams end with the daemon's tasks).
+/// Serves `app` on every connection `listener` accepts (over TLS with `tls`), until
+/// `shutdown`; then each connection finishes its requests in progress (streams end with the
+/// daemon's tasks).
 pub(super) async fn serve<L: Accept>(
     mut listener: L,
     app: axum::Router,
+    tls: Option<Arc<Tls>>,
     shutdown: CancellationToken,
     connections: TaskTracker,
 ) {
@@ -102,14 +109,44 @@ pub(super) async fn serve<L: Accept>(
         };
         let app = app.clone();
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
-            match tokio::time::timeout(FIRST_BYTE, L::readable(&io)).await {
-                Ok(Ok(())) => {}
+            let first = match tokio::time::timeout(FIRST_BYTE, L::readable(&io)).await {
+                Ok(Ok(b)) => b,
                 // Silent, or gone.
                 _ => return,
+            };
+            match tls {
+                None => connection(io, app, shutdown).await,
+                Some(tls) => secure(io, first, &tls, app, shutdown).await,
             }
-            connection(io, app, shutdown).await;
         });
+    }
+}
+
+/// A connection to an HTTPS port: the handshake (within [`HEAD`], as a request head), then
+/// HTTP inside it. A client speaking plain HTTP is told so.
+async fn secure<Io>(
+    mut io: Io,
+    first: u8,
+    tls: &Tls,
+    app: axum::Router,
+    shutdown: CancellationToken,
+) where
+    Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    if first != tls::HANDSHAKE {
+        let _ = tokio::time::timeout(HEAD, async {
+            io.write_all(tls::PLAIN_HTTP_ANSWER).await?;
+            io.shutdown().await
+        })
+        .await;
+        return;
+    }
+    match tokio::time::timeout(HEAD, tls.acceptor().accept(io)).await {
+        Ok(Ok(io)) => connection(io, app, shutdown).await,
+        Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
+        Err(_) => tracing::debug!("TLS handshake not done within {} s", HEAD.as_secs()),
     }
 }
 

@@ -9,6 +9,7 @@ mod gui;
 mod json_view;
 mod metrics;
 mod rest;
+pub mod tls;
 pub mod xmlrpc;
 
 use std::path::PathBuf;
@@ -29,7 +30,14 @@ use crate::service::Service;
 /// Bound sockets, ready to serve.
 pub struct Listeners {
     unix: Option<(UnixListener, PathBuf, Option<Arc<Credentials>>)>,
-    tcp: Vec<(TcpListener, Option<Arc<Credentials>>)>,
+    tcp: Vec<TcpPort>,
+}
+
+/// One bound address of `[inet_http_server]`.
+struct TcpPort {
+    listener: TcpListener,
+    creds: Option<Arc<Credentials>>,
+    tls: Option<Arc<tls::Tls>>,
 }
 
 impl Listeners {
@@ -95,11 +103,19 @@ pub async fn bind(config: &Config) -> Result<Listeners, String> {
                 i.port
             ));
         }
+        let tls = match &i.tls {
+            Some(files) => Some(Arc::new(tls::Tls::open(files)?)),
+            None => None,
+        };
         for a in addrs {
             let l = TcpListener::bind(a)
                 .await
                 .map_err(|e| format!("[inet_http_server] port={}: can't bind {a}: {e}", i.port))?;
-            out.tcp.push((l, creds(&i.username, &i.password)));
+            out.tcp.push(TcpPort {
+                listener: l,
+                creds: creds(&i.username, &i.password),
+                tls: tls.clone(),
+            });
         }
     }
     Ok(out)
@@ -229,11 +245,17 @@ pub async fn serve(
 ) -> Result<(), String> {
     if let Some((l, _, c)) = listeners.unix {
         let app = router(&svc, c).await?;
-        tasks.spawn(conn::serve(l, app, shutdown.clone(), tasks.clone()));
+        tasks.spawn(conn::serve(l, app, None, shutdown.clone(), tasks.clone()));
     }
-    for (l, c) in listeners.tcp {
-        let app = router(&svc, c).await?;
-        tasks.spawn(conn::serve(l, app, shutdown.clone(), tasks.clone()));
+    for p in listeners.tcp {
+        let app = router(&svc, p.creds).await?;
+        tasks.spawn(conn::serve(
+            p.listener,
+            app,
+            p.tls,
+            shutdown.clone(),
+            tasks.clone(),
+        ));
     }
     Ok(())
 }
