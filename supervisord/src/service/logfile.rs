@@ -6,35 +6,43 @@ use std::path::Path;
 
 use shared::Fault;
 
+/// The most one call may read from a log (what a reply carries, before base64 or XML escaping).
+/// Above the default `logfile_maxbytes` (50 MB), so a default log is always read whole; a
+/// client asking for more of an unbounded log reads it in pieces instead of making the daemon
+/// allocate it all at once.
+pub(crate) const MAX_READ: u64 = 64 << 20;
+
 /// supervisor's `readFile`: `offset ≥ 0` reads `length` bytes (0: to the end); `offset < 0` with
-/// `length == 0` reads the last `-offset` bytes; anything else is BAD_ARGUMENTS.
+/// `length == 0` reads the last `-offset` bytes; anything else is BAD_ARGUMENTS. A read of more
+/// than [`MAX_READ`] bytes is FAILED, naming the limit.
 pub(crate) fn read_file(path: &Path, offset: i64, length: i64) -> Result<Vec<u8>, Fault> {
     let bad = || Fault::BadArguments("offset/length".into());
     let failed = |e: std::io::Error| Fault::Failed(format!("{}: {e}", path.display()));
     let mut f = std::fs::File::open(path).map_err(failed)?;
-    let mut data = Vec::new();
-    if offset < 0 {
+    let size = f.seek(SeekFrom::End(0)).map_err(failed)?;
+    let (start, want) = if offset < 0 {
         if length != 0 {
             return Err(bad());
         }
-        let size = f.seek(SeekFrom::End(0)).map_err(failed)?;
-        let want = offset.unsigned_abs();
-        f.seek(SeekFrom::Start(size.saturating_sub(want)))
-            .map_err(failed)?;
-        f.take(want).read_to_end(&mut data).map_err(failed)?;
+        let want = offset.unsigned_abs().min(size);
+        (size - want, want)
     } else {
         if length < 0 {
             return Err(bad());
         }
-        f.seek(SeekFrom::Start(offset as u64)).map_err(failed)?;
-        if length == 0 {
-            f.read_to_end(&mut data).map_err(failed)?;
-        } else {
-            f.take(length as u64)
-                .read_to_end(&mut data)
-                .map_err(failed)?;
-        }
+        let start = (offset as u64).min(size);
+        let left = size - start;
+        (start, if length == 0 { left } else { left.min(length as u64) })
+    };
+    if want > MAX_READ {
+        return Err(Fault::Failed(format!(
+            "{} bytes asked for; at most {MAX_READ} per call: read the log in pieces (offset, length)",
+            want
+        )));
     }
+    f.seek(SeekFrom::Start(start)).map_err(failed)?;
+    let mut data = Vec::with_capacity(want as usize);
+    f.take(want).read_to_end(&mut data).map_err(failed)?;
     Ok(data)
 }
 
@@ -48,7 +56,8 @@ pub(crate) fn tail_file(path: &Path, offset: i64, length: i64) -> (Vec<u8>, i64,
         return (Vec::new(), offset, false);
     };
     let sz = i64::try_from(size).unwrap_or(i64::MAX);
-    let (mut offset, mut length) = (offset, length);
+    // At most MAX_READ bytes come back: the last ones, with overflow, as for any length.
+    let (mut offset, mut length) = (offset, length.min(MAX_READ as i64));
     let mut overflow = false;
     // Client values: saturating, so no pair of them can overflow.
     if sz > offset.saturating_add(length) {
@@ -98,5 +107,23 @@ mod tests {
         assert_eq!(tail_file(&p, i64::MAX, i64::MAX).1, 17);
         assert_eq!(tail_file(&p, i64::MIN, i64::MIN).1, 17);
         assert_eq!(tail_file(&p, i64::MAX, i64::MIN).1, 17);
+        // Past the end: nothing, as in supervisor.
+        assert_eq!(read_file(&p, 100, 5).expect("read"), b"");
+    }
+
+    #[test]
+    fn one_call_reads_at_most_max_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("big");
+        let f = std::fs::File::create(&p).expect("create");
+        // Sparse: no disk used.
+        f.set_len(MAX_READ + 10).expect("set_len");
+        let e = read_file(&p, 0, 0).expect_err("too much");
+        assert!(e.to_string().contains("read the log in pieces"), "{e}");
+        assert!(read_file(&p, -(MAX_READ as i64) - 1, 0).is_err());
+        assert_eq!(read_file(&p, 10, 0).expect("read").len() as u64, MAX_READ);
+        assert_eq!(read_file(&p, 0, 10).expect("read").len(), 10);
+        let (data, size, overflow) = tail_file(&p, 0, i64::MAX);
+        assert_eq!((data.len() as u64, size as u64, overflow), (MAX_READ, MAX_READ + 10, true));
     }
 }
