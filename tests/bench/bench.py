@@ -77,7 +77,7 @@ def wait_until(what, cond, timeout=120, step=0.02):
 class Daemon:
     """One supervisord (ours or Python's) in its own temp dir."""
 
-    def __init__(self, kind, programs, bins):
+    def __init__(self, kind, programs, bins, wrap=()):
         self.kind, self.bins = kind, bins
         self.dir = tempfile.mkdtemp(prefix=f"bench-{kind}-")
         self.sock = os.path.join(self.dir, "s.sock")
@@ -103,6 +103,8 @@ class Daemon:
         else:
             cmd = [bins["python"], "-n", "-c", self.conf]
         self.t0 = time.time()
+        # A wrapper (`unshare …`) runs the daemon: the daemon's command line follows it.
+        cmd = list(wrap) + cmd
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      cwd=self.dir)
         self.pid = self.proc.pid

@@ -99,7 +99,7 @@ async fn write(sink: &SharedSink, route: &mut Route, data: &[u8], pid: i32) {
     if !data.is_empty() {
         let reports = sink.lock().await.write(&data, pid);
         for r in reports {
-            tracing::error!("{r}");
+            r.log();
         }
     }
     route.send_events().await;
@@ -134,7 +134,7 @@ async fn run(fd: OwnedFd, sink: SharedSink, pid: i32, drain: CancellationToken, 
     let paced = !matches!(route, Route::Listener { .. });
     {
         for r in sink.lock().await.open() {
-            tracing::error!("{r}");
+            r.log();
         }
         let mut buf = vec![0u8; CHUNK];
         let mut grown = false;
@@ -200,7 +200,7 @@ async fn run(fd: OwnedFd, sink: SharedSink, pid: i32, drain: CancellationToken, 
         }
         if let Some(rest) = route.finish(pid) {
             for r in sink.lock().await.write(&rest, pid) {
-                tracing::error!("{r}");
+                r.log();
             }
         }
         route.send_events().await;

@@ -144,13 +144,13 @@ impl LogSink {
     }
 
     /// Opens file targets now (supervisor creates them when the process spawns).
-    pub fn open(&mut self) -> Vec<String> {
+    pub fn open(&mut self) -> Vec<Report> {
         self.write(b"", 0)
     }
 
     /// Writes one chunk of output of process `pid` everywhere. Returns messages for the main
     /// log (a file target's first failure, and its recovery).
-    pub fn write(&mut self, data: &[u8], pid: i32) -> Vec<String> {
+    pub fn write(&mut self, data: &[u8], pid: i32) -> Vec<Report> {
         let stripped;
         let data = if self.strip_ansi && data.contains(&0x1b) {
             stripped = strip_escapes(data);
@@ -217,10 +217,10 @@ impl LogSink {
             match result {
                 Ok(()) => {
                     if std::mem::take(&mut self.failing[i]) {
-                        reports.push(format!(
+                        reports.push(Report::Recovered(format!(
                             "logging of '{}' {} works again",
                             self.process, self.channel
-                        ));
+                        )));
                     }
                 }
                 Err(e) => report(
@@ -253,7 +253,7 @@ impl LogSink {
     }
 
     /// Reopens every file (SIGUSR2); a file that was moved away is recreated.
-    pub fn reopen(&mut self) -> Vec<String> {
+    pub fn reopen(&mut self) -> Vec<Report> {
         for t in &mut self.targets {
             if let Target::File { file, .. } = t {
                 *file = None;
@@ -263,12 +263,28 @@ impl LogSink {
     }
 }
 
-fn report(reports: &mut Vec<String>, failing: &mut bool, process: &str, channel: &str, e: &str) {
+/// A line for the main log about a target: its first failure, or its recovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    Failing(String),
+    Recovered(String),
+}
+
+impl Report {
+    pub fn log(&self) {
+        match self {
+            Report::Failing(m) => tracing::error!("{m}"),
+            Report::Recovered(m) => tracing::info!("{m}"),
+        }
+    }
+}
+
+fn report(reports: &mut Vec<Report>, failing: &mut bool, process: &str, channel: &str, e: &str) {
     if !*failing {
         *failing = true;
-        reports.push(format!(
+        reports.push(Report::Failing(format!(
             "{e} (output of '{process}' {channel} is lost until this works again; the process keeps running)"
-        ));
+        )));
     }
 }
 

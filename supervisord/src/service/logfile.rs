@@ -32,7 +32,14 @@ pub(crate) fn read_file(path: &Path, offset: i64, length: i64) -> Result<Vec<u8>
         }
         let start = (offset as u64).min(size);
         let left = size - start;
-        (start, if length == 0 { left } else { left.min(length as u64) })
+        (
+            start,
+            if length == 0 {
+                left
+            } else {
+                left.min(length as u64)
+            },
+        )
     };
     if want > MAX_READ {
         return Err(Fault::Failed(format!(
@@ -124,6 +131,9 @@ mod tests {
         assert_eq!(read_file(&p, 10, 0).expect("read").len() as u64, MAX_READ);
         assert_eq!(read_file(&p, 0, 10).expect("read").len(), 10);
         let (data, size, overflow) = tail_file(&p, 0, i64::MAX);
-        assert_eq!((data.len() as u64, size as u64, overflow), (MAX_READ, MAX_READ + 10, true));
+        assert_eq!(
+            (data.len() as u64, size as u64, overflow),
+            (MAX_READ, MAX_READ + 10, true)
+        );
     }
 }

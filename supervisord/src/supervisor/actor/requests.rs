@@ -6,7 +6,7 @@ use shared::config::ProcessConfig;
 use shared::names::Selection;
 use shared::signals::Signal;
 use shared::{Fault, ProcessState, SupervisorState};
-use tracing::{error, info};
+use tracing::info;
 
 use super::Supervisor;
 use crate::process::kill::KillError;
@@ -299,7 +299,7 @@ impl Supervisor {
         tokio::task::spawn_blocking(move || {
             for sink in sinks {
                 for r in sink.blocking_lock().reopen() {
-                    error!("{r}");
+                    r.log();
                 }
             }
         });
