@@ -403,17 +403,22 @@ fn the_main_log_rotates_by_size() {
     wait_for("two main log backups", || {
         d.path("main.log.2").exists().then_some(())
     });
-    wait_for("a few more rotations", || {
-        (std::fs::metadata(d.path("main.log.2")).ok()?.len() >= 2048).then_some(())
+    let first = read(&d.path("main.log.2"));
+    wait_for("another rotation", || {
+        (read(&d.path("main.log.2")) != first).then_some(())
     });
     assert!(!d.path("main.log.3").exists());
-    let backup = read(&d.path("main.log.1"));
-    assert!(
-        backup
-            .lines()
-            .all(|l| l.len() > 24 && l.as_bytes()[4] == b'-'),
-        "whole lines: {backup}"
-    );
+    for name in ["main.log.1", "main.log.2"] {
+        let backup = read(&d.path(name));
+        assert!(backup.len() <= 2048, "{name}: {} bytes", backup.len());
+        assert!(
+            backup.ends_with('\n')
+                && backup
+                    .lines()
+                    .all(|l| l.len() > 24 && l.as_bytes()[4] == b'-'),
+            "whole lines: {backup}"
+        );
+    }
     d.signal(SIGTERM);
     assert_eq!(d.wait_exit(), 0);
 }

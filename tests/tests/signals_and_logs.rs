@@ -114,31 +114,45 @@ fn usr2_reopens_log_files() {
 }
 
 #[test]
-fn child_logs_rotate_by_size_with_backups() {
-    // Four bursts of 2100 bytes, each of one letter; the writer waits for each burst to be
-    // rotated into w.log.1 before the next, so every burst is one write of its own.
+fn child_logs_rotate_before_a_write_would_pass_maxbytes() {
+    // 400 lines of 70 bytes in a burst (read in a few large pieces) at maxbytes=4KB: no file
+    // passes 4096 bytes, nothing is lost and the order holds across backups (Python rotates
+    // after the write, which leaves files past the limit).
     let mut d = Daemon::start(
         r#"
         [program:writer]
-        command=sh -c 'for c in a b c d; do head -c 2100 /dev/zero | tr "\0" $c; until grep -q $c %(here)s/w.log.1 2>/dev/null; do sleep 0.02; done; done; exec sleep 600'
+        command=sh -c 'seq -f %%069g 1 400; exec sleep 600'
         startsecs=0
         stdout_logfile=%(here)s/w.log
-        stdout_logfile_maxbytes=2KB
-        stdout_logfile_backups=2
+        stdout_logfile_maxbytes=4KB
+        stdout_logfile_backups=10
         "#,
     );
     let p = |n: &str| d.path(n);
-    wait_for("the fourth burst rotated", || {
-        read(&p("w.log.1")).contains('d').then_some(())
+    let files = || {
+        let mut names: Vec<String> = (1..=10)
+            .rev()
+            .map(|i| format!("w.log.{i}"))
+            .filter(|n| p(n).exists())
+            .collect();
+        names.push("w.log".into());
+        names
+    };
+    let all = wait_for("the 400th line", || {
+        let all: String = files().iter().map(|n| read(&p(n))).collect();
+        all.ends_with(&format!("{:069}\n", 400)).then_some(all)
     });
-    let one = read(&p("w.log.1"));
-    let two = read(&p("w.log.2"));
-    // Rotation happens after the write that reaches maxbytes (Python's rule), so each backup
-    // holds one whole burst.
-    assert_eq!(one, "d".repeat(2100));
-    assert_eq!(two, "c".repeat(2100));
-    assert!(!p("w.log.3").exists(), "only 2 backups kept");
-    assert_eq!(read(&p("w.log")), "");
+    let expected: String = (1..=400).map(|i| format!("{i:069}\n")).collect();
+    assert_eq!(all, expected, "every line once, in order");
+    // A line is cut only where the program's output reached the daemon in two reads.
+    for n in files() {
+        let text = read(&p(&n));
+        assert!(text.len() <= 4096, "{n}: {} bytes", text.len());
+    }
+    assert!(
+        p("w.log.6").exists(),
+        "28000 bytes take 7 files of at most 4096"
+    );
     assert_eq!(d.stop(), 0);
 }
 
@@ -224,6 +238,46 @@ fn child_environment_follows_pythons_order_and_env_files() {
     assert!(
         get("PATH").is_some(),
         "supervisord's own environment is inherited"
+    );
+    assert_eq!(d.stop(), 0);
+}
+
+#[test]
+fn a_log_file_that_cannot_be_opened_fails_the_spawn_as_in_python() {
+    let conf = r#"
+        [program:bad]
+        command=sleep 600
+        startretries=1
+        stdout_logfile=%(here)s
+        "#;
+    // The log file is a directory: its parent exists (the config is valid), the open fails.
+    let line = "spawnerr: unknown error making dispatchers for 'bad': EISDIR";
+    let mut py = Daemon::start_python(conf);
+    py.wait_log("gave up: bad entered FATAL state");
+    let python = py.log();
+    let mut d = Daemon::start(conf);
+    d.wait_log("gave up: bad entered FATAL state");
+    let ours = d.log();
+    // The same story, line for line (times aside).
+    let story = |log: &str| -> Vec<String> {
+        log.lines()
+            .filter(|l| l.contains("spawnerr") || l.contains("gave up") || l.contains("spawned"))
+            .map(|l| l.get(24..).unwrap_or(l).to_owned())
+            .collect()
+    };
+    assert_eq!(
+        story(&ours),
+        story(&python),
+        "ours:\n{ours}\npython:\n{python}"
+    );
+    assert_eq!(python.matches(line).count(), 2, "{python}");
+    let out = d.ctl(&["status", "bad"]);
+    assert!(
+        out.stdout.contains("FATAL")
+            && out
+                .stdout
+                .contains("unknown error making dispatchers for 'bad': EISDIR"),
+        "{out:?}"
     );
     assert_eq!(d.stop(), 0);
 }

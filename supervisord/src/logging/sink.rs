@@ -52,6 +52,8 @@ pub struct SinkHandle {
     followers: Arc<Mutex<FollowHub>>,
     /// The first file target (what `tail` reads).
     pub file: Option<PathBuf>,
+    /// Every file target: opened before each spawn, which fails if one can't be.
+    pub files: Arc<[PathBuf]>,
     /// The same as clients are shown it (empty for none).
     pub file_name: String,
     /// Something takes this stream's output, so the child gets a pipe for it.
@@ -61,7 +63,16 @@ pub struct SinkHandle {
 impl SinkHandle {
     pub fn new(sink: LogSink) -> SinkHandle {
         let file = sink.file_path().map(Path::to_owned);
+        let files = sink
+            .targets
+            .iter()
+            .filter_map(|t| match t {
+                Target::File { path, .. } => Some(path.clone()),
+                _ => None,
+            })
+            .collect();
         SinkHandle {
+            files,
             file_name: file
                 .as_ref()
                 .map(|p| p.display().to_string())

@@ -83,6 +83,20 @@ pub enum SpawnError {
     /// The system refused: pipes, the fork, a NUL byte in an argument.
     #[error("{reason} for '{name}'")]
     System { name: String, reason: String },
+    /// A log file can't be opened (supervisor's words, with the errno's name).
+    #[error("{}", log_file_message(name, *errno))]
+    LogFile {
+        name: String,
+        errno: nix::errno::Errno,
+    },
+}
+
+fn log_file_message(name: &str, errno: nix::errno::Errno) -> String {
+    if errno == nix::errno::Errno::EMFILE {
+        format!("too many open files to spawn '{name}'")
+    } else {
+        format!("unknown error making dispatchers for '{name}': {errno:?}")
+    }
 }
 
 impl From<ResolveError> for SpawnError {

@@ -151,6 +151,20 @@ impl Supervisor {
             Some(prepared) => prepared,
             None => env::prepare(&self.config, cfg)?,
         };
+        // As supervisor makes its dispatchers: every log file opens before the fork, or the
+        // spawn fails (a file that fails later only loses output, said in the main log).
+        for path in p.stdout.files.iter().chain(p.stderr.files.iter()) {
+            if let Err(e) = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+            {
+                return Err(SpawnError::LogFile {
+                    name: cfg.name.clone(),
+                    errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                });
+            }
+        }
         let plan = child_io::plan(cfg, &p.stdout, &p.stderr);
         let spec = SpawnSpec {
             name: cfg.name.clone(),
