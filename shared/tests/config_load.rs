@@ -19,6 +19,7 @@ fn opts(dir: &Path) -> LoadOptions {
         ],
         host_node_name: "node1".into(),
         cwd: dir.to_owned(),
+        overrides: Default::default(),
     }
 }
 

@@ -27,6 +27,8 @@ pub struct RunOptions {
     /// Echo the main log to stdout (foreground, not silent).
     pub foreground: bool,
     pub mainlog: MainLog,
+    /// Told once the servers listen and the pidfile is written.
+    pub readiness: crate::readiness::Readiness,
 }
 
 /// Runs the daemon until it is told to stop. Returns the exit status.
@@ -91,6 +93,7 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
         crit!("could not write pidfile {}: {e}", p.display());
     }
     info!("supervisord started with pid {}", std::process::id());
+    opts.readiness.ready();
     let pumps = supervisor.pumps();
     let mut actor = tokio::spawn(supervisor.run());
 

@@ -10,11 +10,13 @@
 //! - [`server`]: the listeners and the protocol adapters over the service (gRPC, XML-RPC,
 //!   REST, the web GUI, /metrics).
 //! - [`daemon`]: startup and shutdown around the actor (pidfile, signals, reload).
+//! - [`readiness`]: telling the shell that started the daemon in the background that it is up.
 
 pub mod daemon;
 pub mod events;
 pub mod logging;
 pub mod process;
+pub mod readiness;
 pub mod reaper;
 pub mod server;
 pub mod service;

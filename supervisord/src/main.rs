@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use shared::config::{Config, LoadOptions, MainLog as MainLogCfg};
+use shared::config::{Config, LoadOptions, Overrides};
 use supervisord::logging::mainlog::{MainLog, MainLogLayer};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -18,23 +18,30 @@ const SAMPLE_CONFIG: &str = include_str!("../../packaging/supervisord.conf");
     name = "supervisord",
     version,
     about = "A process control system (compatible with Python's supervisord)",
-    disable_version_flag = true
+    long_about = "A process control system (compatible with Python's supervisord).\n\n\
+It stays in the foreground unless told otherwise (right for containers and systemd): \
+-d, or nodaemon=false written in [supervisord], puts it in the background as Python's does. \
+Options that name a [supervisord] setting override the config file, at start and at every \
+reload. One difference from Python's supervisord: -d means daemonize (the Go supervisord's \
+meaning); Python's -d DIR is --directory DIR here.",
+    disable_version_flag = true,
+    disable_help_flag = true
 )]
 struct Cli {
     /// Configuration file (searched in the usual places when absent).
     #[arg(short = 'c', long = "configuration", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Run in the background (the default is the foreground, right for containers).
+    /// Run in the background (as nodaemon=false does).
     #[arg(short = 'd', long = "daemon")]
     daemon: bool,
-    /// Stay in the foreground (accepted for compatibility with Python's supervisord).
+    /// Stay in the foreground, whatever the config says.
     #[arg(short = 'n', long = "nodaemon")]
     nodaemon: bool,
     /// Load variables from this dotenv file into supervisord's own environment first.
     #[arg(long = "env-file", value_name = "FILE")]
     env_file: Vec<PathBuf>,
     /// Validate the configuration, print the programs it defines, and exit (0: valid, 1: not).
-    #[arg(long = "check", alias = "test", short = 't')]
+    #[arg(long = "check")]
     check: bool,
     /// With --check: print the result as JSON (for scripts).
     #[arg(long = "json", requires = "check")]
@@ -42,20 +49,113 @@ struct Cli {
     /// Print the version and exit.
     #[arg(short = 'v', long = "version")]
     version: bool,
+    /// Print help and exit.
+    #[arg(short = 'h', long = "help", visible_short_alias = '?', action = clap::ArgAction::Help)]
+    help: Option<bool>,
     /// Don't echo the main log to stdout in the foreground.
     #[arg(short = 's', long = "silent")]
     silent: bool,
-    /// Log level (critical, error, warn, info, debug, trace, blather).
+    /// Run as this user (name or uid) once started ([supervisord] user).
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    user: Option<String>,
+    /// umask, octal ([supervisord] umask).
+    #[arg(short = 'm', long = "umask", value_name = "UMASK")]
+    umask: Option<String>,
+    /// Directory to change into when daemonizing ([supervisord] directory; Python's -d).
+    #[arg(long = "directory", value_name = "DIR")]
+    directory: Option<String>,
+    /// Main log file, or syslog, or NONE ([supervisord] logfile).
+    #[arg(short = 'l', long = "logfile", value_name = "FILE")]
+    logfile: Option<String>,
+    /// Main log size before rotation, e.g. 50MB ([supervisord] logfile_maxbytes).
+    #[arg(short = 'y', long = "logfile_maxbytes", value_name = "BYTES")]
+    logfile_maxbytes: Option<String>,
+    /// Main log backups kept ([supervisord] logfile_backups).
+    #[arg(short = 'z', long = "logfile_backups", value_name = "NUM")]
+    logfile_backups: Option<String>,
+    /// Log level: critical, error, warn, info, debug, trace, blather ([supervisord] loglevel).
     #[arg(short = 'e', long = "loglevel", value_name = "LEVEL")]
     loglevel: Option<String>,
-    /// Main log file (overrides [supervisord] logfile).
-    #[arg(short = 'l', long = "logfile", value_name = "FILE")]
-    logfile: Option<PathBuf>,
-    /// Pid file (overrides [supervisord] pidfile).
+    /// Pid file ([supervisord] pidfile).
     #[arg(short = 'j', long = "pidfile", value_name = "FILE")]
-    pidfile: Option<PathBuf>,
+    pidfile: Option<String>,
+    /// Identifier for the RPC interface ([supervisord] identifier).
+    #[arg(short = 'i', long = "identifier", value_name = "STR")]
+    identifier: Option<String>,
+    /// Directory of AUTO child logs ([supervisord] childlogdir).
+    #[arg(short = 'q', long = "childlogdir", value_name = "DIR")]
+    childlogdir: Option<String>,
+    /// Keep old AUTO child logs at start ([supervisord] nocleanup).
+    #[arg(short = 'k', long = "nocleanup")]
+    nocleanup: bool,
+    /// Minimum free file descriptors to start ([supervisord] minfds).
+    #[arg(short = 'a', long = "minfds", value_name = "NUM")]
+    minfds: Option<String>,
+    /// Minimum free processes to start ([supervisord] minprocs).
+    #[arg(long = "minprocs", value_name = "NUM")]
+    minprocs: Option<String>,
+    /// Strip ANSI escape sequences from child logs ([supervisord] strip_ansi).
+    #[arg(short = 't', long = "strip_ansi")]
+    strip_ansi: bool,
     #[command(subcommand)]
     command: Option<Cmd>,
+}
+
+impl Cli {
+    /// The command-line values that override `[supervisord]`, checked as the config's are; an
+    /// error names the option.
+    fn overrides(&self, cwd: &std::path::Path) -> Result<Overrides, String> {
+        use shared::values;
+        fn parse<T>(
+            opt: &str,
+            v: &Option<String>,
+            f: impl Fn(&str) -> Result<T, String>,
+        ) -> Result<Option<T>, String> {
+            v.as_deref()
+                .map(|v| f(v).map_err(|e| format!("{opt} {v}: {e}")))
+                .transpose()
+        }
+        let abs = |p: PathBuf| if p.is_absolute() { p } else { cwd.join(p) };
+        Ok(Overrides {
+            user: parse("--user", &self.user, |u| {
+                values::user_spec(u).map(|()| u.to_owned())
+            })?,
+            umask: parse("--umask", &self.umask, values::octal)?,
+            directory: parse("--directory", &self.directory, values::existing_directory)?.map(abs),
+            logfile: parse("--logfile", &self.logfile, |v| {
+                shared::config::main_log(v, cwd)
+            })?,
+            logfile_maxbytes: parse(
+                "--logfile_maxbytes",
+                &self.logfile_maxbytes,
+                values::byte_size,
+            )?,
+            logfile_backups: parse(
+                "--logfile_backups",
+                &self.logfile_backups,
+                values::non_negative,
+            )?,
+            loglevel: parse(
+                "--loglevel",
+                &self.loglevel,
+                shared::config::LogLevel::parse,
+            )?,
+            pidfile: parse("--pidfile", &self.pidfile, values::existing_dirpath)?.map(abs),
+            identifier: self.identifier.clone(),
+            childlogdir: parse(
+                "--childlogdir",
+                &self.childlogdir,
+                values::existing_directory,
+            )?
+            .map(abs),
+            minfds: parse("--minfds", &self.minfds, values::non_negative)?,
+            minprocs: parse("--minprocs", &self.minprocs, values::non_negative)?,
+            nodaemon: self.nodaemon,
+            silent: self.silent,
+            nocleanup: self.nocleanup,
+            strip_ansi: self.strip_ansi,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -131,8 +231,16 @@ fn main() -> ExitCode {
     };
     // Absolute, so SIGHUP re-reads the same file after a chdir.
     let path = std::path::absolute(&path).unwrap_or(path);
-    let load = LoadOptions::from_process();
-    let mut config = match shared::config::load(&path, &load) {
+    let mut load = LoadOptions::from_process();
+    load.overrides = match cli.overrides(&load.cwd) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            eprintln!("For help, use supervisord -h");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match shared::config::load(&path, &load) {
         Ok(c) => c,
         Err(errors) => {
             if cli.check && cli.json {
@@ -158,10 +266,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = apply_overrides(&cli, &mut config) {
-        eprintln!("Error: {e}");
-        return ExitCode::from(2);
-    }
     // The certificate pair is a file the config names: a check that passes must mean the
     // daemon will serve with it.
     if cli.check
@@ -197,30 +301,18 @@ fn main() -> ExitCode {
         println!("{}: configuration is valid", path.display());
         return ExitCode::SUCCESS;
     }
-    match start(cli, path, load, config) {
+    let mut readiness = None;
+    match start(cli, path, load, config, &mut readiness) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
+            if let Some(r) = readiness {
+                // Daemonized: stderr is /dev/null; the shell that started us is told.
+                r.failed(&format!("{e:#}"));
+            }
             eprintln!("Error: {e:#}");
             ExitCode::from(2)
         }
     }
-}
-
-fn apply_overrides(cli: &Cli, config: &mut Config) -> Result<(), String> {
-    let sup = &mut config.supervisord;
-    if let Some(l) = &cli.loglevel {
-        sup.loglevel = shared::config::LogLevel::parse(l)?;
-    }
-    if let Some(l) = &cli.logfile {
-        sup.logfile = MainLogCfg::File(std::path::absolute(l).map_err(|e| e.to_string())?);
-    }
-    if let Some(p) = &cli.pidfile {
-        sup.pidfile = Some(std::path::absolute(p).map_err(|e| e.to_string())?);
-    }
-    if cli.silent {
-        sup.silent = true;
-    }
-    Ok(())
 }
 
 fn print_check(config: &Config) {
@@ -279,8 +371,58 @@ fn print_check_json(config: &Config) {
     );
 }
 
-/// Privileges, limits, daemonizing, logging, then the async runtime.
-fn start(cli: Cli, path: PathBuf, load: LoadOptions, config: Config) -> anyhow::Result<i32> {
+/// Forks: the parent waits until the child says it is up (then exits 0) or why it is not (then
+/// prints that and exits 2); the child becomes a session leader in `directory` with its
+/// standard streams on /dev/null, and returns what to tell the parent.
+fn daemonize_now(
+    directory: Option<&std::path::Path>,
+) -> anyhow::Result<supervisord::readiness::Readiness> {
+    use nix::unistd::{ForkResult, fork, setsid};
+    let (r, w) = nix::unistd::pipe().context("can't daemonize: pipe")?;
+    // Nothing but this thread runs yet: the runtime and the log writer start after.
+    #[allow(unsafe_code)]
+    match unsafe { fork() }.context("can't daemonize: fork")? {
+        ForkResult::Parent { .. } => {
+            drop(w);
+            let code = match supervisord::readiness::wait(r) {
+                Ok(()) => 0,
+                Err(why) => {
+                    eprintln!("Error: {why}");
+                    2
+                }
+            };
+            std::process::exit(code);
+        }
+        ForkResult::Child => {
+            drop(r);
+            setsid().context("can't daemonize: setsid")?;
+            if let Some(dir) = directory {
+                std::env::set_current_dir(dir)
+                    .with_context(|| format!("can't chdir into {}", dir.display()))?;
+            }
+            let null = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .context("can't daemonize: /dev/null")?;
+            nix::unistd::dup2_stdin(&null)
+                .and_then(|()| nix::unistd::dup2_stdout(&null))
+                .and_then(|()| nix::unistd::dup2_stderr(&null))
+                .context("can't daemonize: dup2")?;
+            Ok(supervisord::readiness::Readiness::pipe(w))
+        }
+    }
+}
+
+/// Privileges, limits, daemonizing, logging, then the async runtime. Once daemonized, an error
+/// goes to the shell that started the daemon through `readiness_guard`.
+fn start(
+    cli: Cli,
+    path: PathBuf,
+    load: LoadOptions,
+    config: Config,
+    readiness_guard: &mut Option<supervisord::readiness::Readiness>,
+) -> anyhow::Result<i32> {
     let mut infos = config.infos.clone();
     if let Some(user) = &config.supervisord.user {
         infos.push(supervisord::process::spawn::drop_privileges(user).map_err(anyhow::Error::msg)?);
@@ -288,14 +430,17 @@ fn start(cli: Cli, path: PathBuf, load: LoadOptions, config: Config) -> anyhow::
     infos.extend(set_limits(&config).map_err(anyhow::Error::msg)?);
     let sup = &config.supervisord;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(sup.umask));
-    let foreground = !cli.daemon;
-    if cli.daemon {
-        nix::unistd::daemon(true, false).context("can't daemonize")?;
-        if let Some(dir) = &sup.directory {
-            std::env::set_current_dir(dir)
-                .with_context(|| format!("can't chdir into {}", dir.display()))?;
-        }
-    }
+    // -n (nodaemon=true) wins; else -d or an explicit nodaemon=false daemonize. Nothing set:
+    // the foreground (containers, systemd).
+    let daemonize = !cli.nodaemon && (cli.daemon || sup.nodaemon == Some(false));
+    let foreground = !daemonize;
+    let readiness = if daemonize {
+        let r = daemonize_now(sup.directory.as_deref())?;
+        readiness_guard.replace(r.clone());
+        r
+    } else {
+        supervisord::readiness::Readiness::none()
+    };
     let mainlog = MainLog::new();
     mainlog
         .configure(sup, foreground)
@@ -314,7 +459,7 @@ fn start(cli: Cli, path: PathBuf, load: LoadOptions, config: Config) -> anyhow::
     for i in &infos {
         tracing::info!("{i}");
     }
-    if cli.daemon {
+    if daemonize {
         tracing::info!("daemonizing the supervisord process");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -328,6 +473,7 @@ fn start(cli: Cli, path: PathBuf, load: LoadOptions, config: Config) -> anyhow::
         load,
         foreground,
         mainlog: mainlog.clone(),
+        readiness,
     };
     let code = runtime.block_on(supervisord::run(Arc::new(config), opts));
     // Outputs that are slow or stalled get a moment, not forever; the main log goes last, as

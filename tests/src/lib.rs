@@ -9,6 +9,19 @@ use std::time::{Duration, Instant};
 /// The environment variable that marks the processes of one test's daemon.
 const MARKER: &str = "SUPERVISORD_TEST_DIR";
 
+/// The marker variable, for a daemon a test starts itself (daemon mode, say): give it
+/// `dir`, and hold a [`Leftovers`] for `dir`.
+pub const TEST_MARKER: &str = MARKER;
+
+/// Kills, when dropped, whatever still runs with `dir` as its marker.
+pub struct Leftovers<'a>(pub &'a Path);
+
+impl Drop for Leftovers<'_> {
+    fn drop(&mut self) {
+        kill_marked(self.0);
+    }
+}
+
 /// Kills every process whose environment carries `MARKER=dir` (test cleanup's safety net).
 fn kill_marked(dir: &Path) -> Vec<i32> {
     let needle = format!("{MARKER}={}", dir.display());

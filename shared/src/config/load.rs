@@ -18,6 +18,8 @@ pub struct LoadOptions {
     pub host_node_name: String,
     /// The directory relative paths are resolved against (the daemon's cwd).
     pub cwd: PathBuf,
+    /// supervisord's command-line values, applied over `[supervisord]` at every load.
+    pub overrides: super::Overrides,
 }
 
 impl LoadOptions {
@@ -30,6 +32,7 @@ impl LoadOptions {
                 .and_then(|h| h.into_string().ok())
                 .unwrap_or_default(),
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+            overrides: super::Overrides::default(),
         }
     }
 }
@@ -148,7 +151,8 @@ pub fn load_str(text: &str, path: &Path, opts: &LoadOptions) -> Result<Config, C
         warnings,
         repeats: Default::default(),
     };
-    let supervisord = sections::supervisord(&mut r);
+    let mut supervisord = sections::supervisord(&mut r);
+    opts.overrides.apply(&mut supervisord);
     let unix_http_server = sections::unix_http_server(&mut r);
     let inet_http_server = sections::inet_http_server(&mut r);
     let supervisorctl = sections::supervisorctl(&mut r);

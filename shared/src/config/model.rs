@@ -105,7 +105,8 @@ pub struct SupervisordConfig {
     pub loglevel: LogLevel,
     pub pidfile: Option<PathBuf>,
     pub umask: u32,
-    pub nodaemon: bool,
+    /// `None`: not set (we stay in the foreground); `Some(false)` daemonizes as Python does.
+    pub nodaemon: Option<bool>,
     pub silent: bool,
     pub minfds: u64,
     pub minprocs: u64,

@@ -50,7 +50,7 @@ pub(super) fn supervisord(r: &mut Reader<'_>) -> SupervisordConfig {
             loglevel: LogLevel::Info,
             pidfile: Some(cwd.join("supervisord.pid")),
             umask: 0o22,
-            nodaemon: false,
+            nodaemon: None,
             silent: false,
             minfds: 1024,
             minprocs: 200,
@@ -67,16 +67,12 @@ pub(super) fn supervisord(r: &mut Reader<'_>) -> SupervisordConfig {
         };
     };
     let logfile = match s.string("logfile", Some("supervisord.log")) {
-        Some(v) => match v.trim().to_lowercase().as_str() {
-            "syslog" => MainLog::Syslog,
-            "none" | "off" | "/dev/null" => MainLog::Off,
-            _ => match values::existing_dirpath(&v) {
-                Ok(p) => MainLog::File(abs(p)),
-                Err(m) => {
-                    s.error("logfile", Some(&v), m);
-                    MainLog::Off
-                }
-            },
+        Some(v) => match main_log(&v, &cwd) {
+            Ok(l) => l,
+            Err(m) => {
+                s.error("logfile", Some(&v), m);
+                MainLog::Off
+            }
         },
         None => MainLog::Off,
     };
@@ -104,7 +100,7 @@ pub(super) fn supervisord(r: &mut Reader<'_>) -> SupervisordConfig {
         loglevel: s.value("loglevel", "info", LogLevel::parse),
         pidfile,
         umask: s.value("umask", "022", values::octal),
-        nodaemon: s.value("nodaemon", "false", values::boolean),
+        nodaemon: s.optional("nodaemon", values::boolean),
         silent: s.value("silent", "false", values::boolean),
         minfds: s.value("minfds", "1024", values::non_negative),
         minprocs: s.value("minprocs", "200", values::non_negative),
@@ -135,6 +131,18 @@ pub(super) fn supervisord(r: &mut Reader<'_>) -> SupervisordConfig {
     };
     s.warn_unknown_keys(SUPERVISORD_KEYS);
     cfg
+}
+
+/// `logfile=` of `[supervisord]` (and `-l`): a file (relative to `cwd`), `syslog`, or off.
+pub fn main_log(v: &str, cwd: &std::path::Path) -> Result<MainLog, String> {
+    Ok(match v.trim().to_lowercase().as_str() {
+        "syslog" => MainLog::Syslog,
+        "none" | "off" | "/dev/null" => MainLog::Off,
+        _ => {
+            let p = values::existing_dirpath(v)?;
+            MainLog::File(if p.is_absolute() { p } else { cwd.join(p) })
+        }
+    })
 }
 
 pub(super) fn unix_http_server(r: &mut Reader<'_>) -> Option<UnixHttpServer> {

@@ -96,6 +96,7 @@ fn config(dir: &std::path::Path, body: &str) -> Config {
         environ: Vec::new(),
         host_node_name: "test".into(),
         cwd: dir.to_owned(),
+        overrides: Default::default(),
     };
     shared::config::load_str(&text, &dir.join("supervisord.conf"), &opts)
         .unwrap_or_else(|e| panic!("test config rejected:\n{e}"))
