@@ -31,6 +31,8 @@ pub struct Section {
     pub line: usize,
     entries: Vec<Entry>,
     index: HashMap<String, usize>,
+    /// Where the same header appeared again (merged into this one).
+    repeats: Vec<(PathBuf, usize)>,
 }
 
 impl Section {
@@ -41,7 +43,13 @@ impl Section {
             line,
             entries: Vec::new(),
             index: HashMap::new(),
+            repeats: Vec::new(),
         }
+    }
+
+    /// Each place the header appeared again, in any file read into this parser.
+    pub fn repeats(&self) -> &[(PathBuf, usize)] {
+        &self.repeats
     }
 
     /// The entry for `key` in this section alone (no `[DEFAULT]` fallback).
@@ -202,7 +210,10 @@ impl Ini {
                     cursect = Some(None);
                 } else {
                     let idx = match self.index.get(header) {
-                        Some(&i) => i,
+                        Some(&i) => {
+                            self.sections[i].repeats.push((file.to_owned(), lineno));
+                            i
+                        }
                         None => {
                             self.index.insert(header.to_owned(), self.sections.len());
                             self.sections.push(Section::new(header, file, lineno));

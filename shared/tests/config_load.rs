@@ -412,3 +412,25 @@ fn numprocs_is_bounded_and_a_per_process_error_is_said_once() {
     );
     assert_eq!(c.groups[0].processes.len(), 10_000);
 }
+
+#[test]
+fn a_repeated_section_is_merged_with_a_warning_naming_both_places() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("more.conf"), "[program:web]\nstartsecs=5\n").unwrap();
+    let path = dir.path().join("supervisord.conf");
+    std::fs::write(
+        &path,
+        "[include]\nfiles=more.conf\n[program:web]\ncommand=/bin/cat\nstartsecs=1\n",
+    )
+    .unwrap();
+    let c = load(&path, &opts(dir.path())).unwrap();
+    let web = &c.groups[0].processes[0];
+    assert_eq!((web.command.as_str(), web.startsecs), ("/bin/cat", 5));
+    let w: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+    let expected = format!(
+        "{}:1: [program:web] the section appears again here (first at {}:3); the two are merged, the later values winning",
+        dir.path().join("more.conf").display(),
+        path.display()
+    );
+    assert!(w.contains(&expected), "{w:#?}");
+}

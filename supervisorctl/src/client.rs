@@ -53,6 +53,14 @@ pub(crate) fn connect(
     pass: Option<&str>,
     cafile: Option<&Path>,
 ) -> Result<Api, String> {
+    if !["http://", "https://", "unix://"]
+        .iter()
+        .any(|s| url.starts_with(s))
+    {
+        return Err(format!(
+            "bad server URL {url:?}: it needs a scheme: http://{url}, https://{url}, or unix:///path/to/supervisor.sock"
+        ));
+    }
     let mut endpoint =
         Endpoint::from_shared(url.to_owned()).map_err(|e| format!("bad server URL {url}: {e}"))?;
     if url.starts_with("https://") {

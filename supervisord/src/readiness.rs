@@ -80,6 +80,10 @@ mod tests {
 
         let (r, w) = pair();
         drop(Readiness::pipe(w));
-        assert!(wait(r).expect_err("no word").contains("ended before it was up"));
+        assert!(
+            wait(r)
+                .expect_err("no word")
+                .contains("ended before it was up")
+        );
     }
 }

@@ -47,6 +47,7 @@ pub fn start(exits: mpsc::UnboundedSender<Exit>) -> std::io::Result<impl Future<
             if sigchld.recv().await.is_none() {
                 return;
             }
+            tracing::debug!("received SIGCHLD indicating a child quit");
         }
     })
 }

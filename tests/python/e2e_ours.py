@@ -1,7 +1,8 @@
 """Runs tests of supervisor's own end-to-end suite (shipped in the pip package as
 supervisor/tests/test_end_to_end.py) with our supervisord in place of
 `python -m supervisor.supervisord`: every pexpect.spawn of that module runs the binary given in
-$SUPERVISORD instead, with the same arguments. Usage: e2e_ours.py TestName..."""
+$SUPERVISORD instead, with the same arguments.
+Usage: e2e_ours.py TestName...  |  e2e_ours.py --all-but TestName..."""
 
 import os
 import sys
@@ -26,8 +27,11 @@ pexpect.spawn = Spawn
 
 from supervisor.tests import test_end_to_end  # noqa: E402
 
-suite = unittest.TestSuite(
-    test_end_to_end.EndToEndTests(name) for name in sys.argv[1:]
-)
+names = sys.argv[1:]
+if names[:1] == ["--all-but"]:
+    skip = set(names[1:])
+    names = [n for n in unittest.TestLoader().getTestCaseNames(test_end_to_end.EndToEndTests)
+             if n not in skip]
+suite = unittest.TestSuite(test_end_to_end.EndToEndTests(name) for name in names)
 result = unittest.TextTestRunner(verbosity=2).run(suite)
 sys.exit(0 if result.wasSuccessful() else 1)

@@ -271,30 +271,6 @@ fn the_container_idiom_stops_the_daemon_when_a_program_goes_fatal() {
 }
 
 #[test]
-fn supervisors_own_end_to_end_listener_tests_pass_with_our_daemon() {
-    let path = format!(
-        "{}:{}",
-        venv_python().parent().expect("venv bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(venv_python())
-        .arg(repo_root().join("tests/python/e2e_ours.py"))
-        .args(["test_issue_663", "test_issue_733"])
-        .env("SUPERVISORD", bin("supervisord"))
-        .env("PATH", path)
-        .current_dir(dir.path())
-        .output()
-        .expect("run e2e_ours.py");
-    let text = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
-    assert!(
-        text.contains("Ran 2 tests") && text.contains("\nOK"),
-        "{text}"
-    );
-}
-
-#[test]
 fn a_rejected_event_is_sent_again_with_its_serials() {
     let mut d = Daemon::start(&format!(
         "

@@ -323,6 +323,23 @@ pub(super) fn check_other_sections(r: &mut Reader<'_>) -> Vec<String> {
             ..super::Diagnostic::file(&sec.file, message)
         });
     }
+    // Python merges a repeated section silently (later values win): said here, both places.
+    for sec in r.ini.sections() {
+        for (file, line) in sec.repeats() {
+            r.warnings.push(super::Diagnostic {
+                line: Some(*line),
+                section: Some(sec.name.clone()),
+                ..super::Diagnostic::file(
+                    file,
+                    format!(
+                        "the section appears again here (first at {}:{}); the two are merged, the later values winning",
+                        sec.file.display(),
+                        sec.line
+                    ),
+                )
+            });
+        }
+    }
     rpc
 }
 

@@ -62,6 +62,11 @@ impl Route {
         }))
     }
 
+    /// The stream is an event listener's stdout (its protocol).
+    pub fn is_listener(&self) -> bool {
+        matches!(self, Route::Listener { .. })
+    }
+
     /// The runtime the stream is read on, when not the daemon's own.
     pub fn runtime(&self) -> Option<tokio::runtime::Handle> {
         match self {

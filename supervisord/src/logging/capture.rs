@@ -97,8 +97,13 @@ impl Pace {
 async fn write(sink: &SharedSink, route: &mut Route, data: &[u8], pid: i32) {
     let data = route.take(data, pid);
     if !data.is_empty() {
-        let reports = sink.lock().await.write(&data, pid);
-        for r in reports {
+        let mut sink = sink.lock().await;
+        // supervisor's debug line for each chunk of a program's output (a listener's stdout
+        // has its own, written where its protocol is read).
+        if !route.is_listener() && tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::debug!("{}", sink.mainlog_text(&data));
+        }
+        for r in sink.write(&data, pid) {
             r.log();
         }
     }

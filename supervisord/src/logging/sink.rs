@@ -154,6 +154,31 @@ impl LogSink {
         })
     }
 
+    /// supervisor's main-log line for a chunk of output (at debug):
+    /// `'web' stdout output:` and the text, ANSI stripped if asked, `Undecodable: b'…'` when
+    /// it is not UTF-8.
+    pub fn mainlog_text(&self, data: &[u8]) -> String {
+        let stripped;
+        let data = if self.strip_ansi && data.contains(&0x1b) {
+            stripped = strip_escapes(data);
+            &stripped[..]
+        } else {
+            data
+        };
+        let text = match std::str::from_utf8(data) {
+            Ok(t) => t.to_owned(),
+            Err(_) => format!(
+                "Undecodable: {}",
+                crate::events::protocol::python_bytes_repr(data)
+            ),
+        };
+        format!(
+            "{} {} output:\n{text}",
+            python_str_repr(&self.process),
+            self.channel
+        )
+    }
+
     /// Opens file targets now (supervisor creates them when the process spawns).
     pub fn open(&mut self) -> Vec<Report> {
         self.write(b"", 0)
@@ -274,6 +299,25 @@ impl LogSink {
     }
 }
 
+/// Python's `repr()` of a string (names are printable: only the quotes matter).
+fn python_str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        if c == '\\' || c == quote {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push(quote);
+    out
+}
+
 /// A line for the main log about a target: its first failure, or its recovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Report {
@@ -322,6 +366,33 @@ pub fn strip_escapes(s: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::strip_escapes;
+
+    #[test]
+    fn the_debug_line_is_pythons() {
+        let cfg = shared::config::LogConfig {
+            targets: Vec::new(),
+            maxbytes: 0,
+            backups: 0,
+            capture_maxbytes: 0,
+            events_enabled: false,
+            syslog: false,
+        };
+        let sys = shared::config::SyslogConfig::default();
+        let plain = super::LogSink::new("web", "stdout", &cfg, None, false, &sys);
+        assert_eq!(
+            plain.mainlog_text(b"hello\n"),
+            "'web' stdout output:\nhello\n"
+        );
+        assert_eq!(
+            plain.mainlog_text(b"\x88\n"),
+            "'web' stdout output:\nUndecodable: b'\\x88\\n'"
+        );
+        let stripped = super::LogSink::new("it's", "stderr", &cfg, None, true, &sys);
+        assert_eq!(
+            stripped.mainlog_text(b"\x1b[31mred\x1b[0m"),
+            "\"it's\" stderr output:\nred"
+        );
+    }
 
     #[test]
     fn strips_color_codes() {
