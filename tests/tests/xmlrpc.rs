@@ -273,3 +273,80 @@ fn a_deeply_nested_request_is_refused_and_the_daemon_lives_on() {
     assert!(status.stdout.contains("RUNNING"), "{status:?}");
     assert_eq!(d.stop(), 0);
 }
+
+#[test]
+fn get_all_config_info_is_pythons_key_for_key() {
+    let conf = r#"
+        [program:plain]
+        command=/bin/sleep 600
+        [program:autolog]
+        command=/bin/sleep 600
+        stdout_logfile=AUTO
+        stderr_logfile=NONE
+        [program:explicit]
+        command=/bin/sleep 600
+        stdout_logfile=%(here)s/x.log
+        stdout_logfile_maxbytes=1KB
+        stdout_logfile_backups=3
+        stdout_capture_maxbytes=1KB
+        stdout_events_enabled=true
+        stdout_syslog=true
+        stderr_logfile=%(here)s/e.log
+        stderr_logfile_backups=0
+        [program:rooted]
+        command=/bin/sleep 600
+        user=root
+        [program:redir]
+        command=/bin/sleep 600
+        redirect_stderr=true
+        [program:misc]
+        command=/bin/sleep 600
+        autostart=false
+        killasgroup=true
+        stopasgroup=true
+        priority=50
+        exitcodes=0,2
+        startsecs=0
+        stopsignal=INT
+        serverurl=http://127.0.0.1:9999
+        directory=/tmp
+        [program:multi]
+        command=/bin/sleep 600
+        numprocs=2
+        process_name=%(program_name)s_%(process_num)02d
+        [group:grp]
+        programs=multi
+        priority=77
+        [eventlistener:lis]
+        command=cat
+        events=PROCESS_STATE
+        "#;
+    let dump = |d: &Daemon, drop: &[&str]| {
+        let out = std::process::Command::new(tests::venv_python())
+            .arg(tests::repo_root().join("tests/python/config_info.py"))
+            .arg(d.path("supervisor.sock"))
+            .arg(d.dir.path())
+            .args(drop)
+            .output()
+            .expect("run config_info.py");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let mut py = Daemon::start_python(conf);
+    py.wait_log("success: plain entered RUNNING state");
+    let python = dump(&py, &[]);
+    let mut d = Daemon::start(conf);
+    d.wait_log("success: plain entered RUNNING state");
+    // Ours adds `autorestart` (no client minds an extra key); everything else is Python's.
+    let ours = dump(&d, &["autorestart"]);
+    assert_eq!(ours.lines().count(), 9, "{ours}");
+    for (o, p) in ours.lines().zip(python.lines()) {
+        assert_eq!(o, p);
+    }
+    assert!(python.contains("\"uid\": [\"int\", 0]"), "{python}");
+    assert_eq!(d.stop(), 0);
+}

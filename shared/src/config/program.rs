@@ -215,11 +215,14 @@ fn processes_from_section<'a>(
         return (Vec::new(), 999);
     };
     let listener = section_type == "eventlistener";
-    let priority = s.value(
-        "priority",
-        if listener { "-1" } else { "999" },
-        values::integer,
-    );
+    // A pool's own priority defaults to -1 (listeners start first), its processes' to 999,
+    // as in Python.
+    let priority = s.value("priority", "999", values::integer);
+    let pool_priority = if listener && s.raw("priority").is_none() {
+        -1
+    } else {
+        priority
+    };
     let numprocs = s.value("numprocs", "1", values::integer);
     let numprocs_start = s.value("numprocs_start", "0", values::integer);
     if numprocs < 1 {
@@ -294,7 +297,7 @@ fn processes_from_section<'a>(
         }
     }
     s.warn_unknown_keys(&[PROGRAM_KEYS, kinds::extra_keys(section_type)].concat());
-    (procs, priority)
+    (procs, pool_priority)
 }
 
 fn one_process(

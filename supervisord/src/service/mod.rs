@@ -153,15 +153,8 @@ impl Service {
     /// the last `reread` found but nobody added.
     pub async fn configs(&self) -> Result<Vec<ConfigView>, Fault> {
         let mut cfgs = self.handle.configs().await?;
-        cfgs.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-        Ok(cfgs
-            .into_iter()
-            .map(|(config, group_prio, inuse)| ConfigView {
-                config,
-                group_prio,
-                inuse,
-            })
-            .collect())
+        cfgs.sort_by(|a, b| a.config.name.cmp(&b.config.name));
+        Ok(cfgs.into_iter().map(ConfigView::from).collect())
     }
 
     /// The processes `sel` names, in start order; BAD_NAME when there are none.

@@ -76,19 +76,39 @@ pub struct ConfigView {
     pub group_prio: i64,
     /// The process is in the running configuration (not only in the last `reread`).
     pub inuse: bool,
+    /// What `AUTO` became, for stdout and stderr.
+    pub auto_logs: [Option<std::path::PathBuf>; 2],
+}
+
+impl From<crate::supervisor::ConfigEntry> for ConfigView {
+    fn from(e: crate::supervisor::ConfigEntry) -> ConfigView {
+        ConfigView {
+            config: e.config,
+            group_prio: e.group_prio,
+            inuse: e.inuse,
+            auto_logs: e.auto_logs,
+        }
+    }
 }
 
 impl ConfigView {
-    /// `auto`, `none`, a path, `/dev/stdout`, `syslog`: the first target, as supervisor names it.
-    pub fn logfile(&self, stderr: bool) -> String {
-        let cfg = if stderr {
+    pub fn log_config(&self, stderr: bool) -> &shared::config::LogConfig {
+        if stderr {
             &self.config.stderr
         } else {
             &self.config.stdout
-        };
+        }
+    }
+
+    /// The file's path (AUTO resolved once the process is in use, else `auto`), `none`,
+    /// `/dev/stdout`, `syslog`: the first target, as supervisor names it.
+    pub fn logfile(&self, stderr: bool) -> String {
+        let cfg = self.log_config(stderr);
         match cfg.targets.first() {
             None => "none".into(),
-            Some(LogTarget::Auto) => "auto".into(),
+            Some(LogTarget::Auto) => self.auto_logs[usize::from(stderr)]
+                .as_ref()
+                .map_or_else(|| "auto".into(), |p| p.display().to_string()),
             Some(LogTarget::File(f)) => f.display().to_string(),
             Some(LogTarget::Stdout) => "/dev/stdout".into(),
             Some(LogTarget::Stderr) => "/dev/stderr".into(),
@@ -115,11 +135,24 @@ impl ConfigView {
         }
     }
 
+    /// Python shows an unset (or `AUTO`) serverurl as `none`.
     pub fn serverurl(&self) -> String {
         self.config
             .serverurl
             .clone()
-            .unwrap_or_else(|| "auto".into())
+            .unwrap_or_else(|| "none".into())
+    }
+
+    /// The uid of `user=` (a name or a number), as supervisor resolves it.
+    pub fn uid(&self) -> Option<u32> {
+        let user = self.config.user.as_deref()?;
+        match user.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => nix::unistd::User::from_name(user)
+                .ok()
+                .flatten()
+                .map(|u| u.uid.as_raw()),
+        }
     }
 }
 

@@ -30,6 +30,17 @@ pub struct ProcessInfo {
     pub starts: u64,
 }
 
+/// One process's configuration as `getAllConfigInfo` needs it.
+#[derive(Debug, Clone)]
+pub struct ConfigEntry {
+    pub config: Arc<ProcessConfig>,
+    pub group_prio: i64,
+    /// In the running configuration (not only in the last `reread`).
+    pub inuse: bool,
+    /// The files `AUTO` became for stdout and stderr (processes in use only).
+    pub auto_logs: [Option<std::path::PathBuf>; 2],
+}
+
 /// Requests to the supervisor. Answered via `reply` once the effect is real.
 #[derive(Debug)]
 pub enum Command {
@@ -79,7 +90,7 @@ pub enum Command {
     },
     /// Every process's configuration (with its group's priority and whether it is active).
     Configs {
-        reply: oneshot::Sender<Vec<(Arc<ProcessConfig>, i64, bool)>>,
+        reply: oneshot::Sender<Vec<ConfigEntry>>,
     },
     /// Compares `config` with the active groups: (added, changed, removed).
     Reread {
@@ -244,7 +255,7 @@ impl Handle {
     }
 
     /// (process config, its group's priority, active) for every process.
-    pub async fn configs(&self) -> Result<Vec<(Arc<ProcessConfig>, i64, bool)>, Fault> {
+    pub async fn configs(&self) -> Result<Vec<ConfigEntry>, Fault> {
         self.ask(|reply| Command::Configs { reply }).await
     }
 

@@ -9,7 +9,7 @@ mod spawner;
 mod table;
 
 pub use actor::{Outcome, Supervisor};
-pub use handle::{Command, DaemonStatus, Handle, ProcessInfo};
+pub use handle::{Command, ConfigEntry, DaemonStatus, Handle, ProcessInfo};
 pub use spawner::{OsSpawner, Spawner};
 
 pub(crate) use table::wall_now;

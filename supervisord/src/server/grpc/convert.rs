@@ -48,6 +48,19 @@ pub(super) fn config_info(c: &ConfigView) -> v1::ConfigInfo {
         stderr_logfile: c.logfile(true),
         autorestart: c.autorestart().into(),
         serverurl: c.serverurl(),
+        stdout_logfile_maxbytes: i64::try_from(c.config.stdout.maxbytes).unwrap_or(i64::MAX),
+        stdout_logfile_backups: i64::try_from(c.config.stdout.backups).unwrap_or(i64::MAX),
+        stdout_capture_maxbytes: i64::try_from(c.config.stdout.capture_maxbytes)
+            .unwrap_or(i64::MAX),
+        stdout_events_enabled: c.config.stdout.events_enabled,
+        stdout_syslog: c.config.stdout.syslog,
+        stderr_logfile_maxbytes: i64::try_from(c.config.stderr.maxbytes).unwrap_or(i64::MAX),
+        stderr_logfile_backups: i64::try_from(c.config.stderr.backups).unwrap_or(i64::MAX),
+        stderr_capture_maxbytes: i64::try_from(c.config.stderr.capture_maxbytes)
+            .unwrap_or(i64::MAX),
+        stderr_events_enabled: c.config.stderr.events_enabled,
+        stderr_syslog: c.config.stderr.syslog,
+        uid: c.uid().map(i64::from),
     }
 }
 

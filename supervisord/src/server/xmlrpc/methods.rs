@@ -252,11 +252,12 @@ fn results_value(rs: Vec<ProcessResult>) -> Value {
     )
 }
 
+/// supervisor 4.3.0's 29 keys, with its types (`uid` an int, or `none`); plus `autorestart`.
 fn config_value(c: &ConfigView) -> Value {
     let p = &c.config;
     let s = |v: &str| Value::Str(v.to_owned());
     let int = |n: u64| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
-    Value::Struct(vec![
+    let mut fields: Vec<(std::borrow::Cow<'static, str>, Value)> = vec![
         ("autostart".into(), Value::Bool(p.autostart)),
         ("autorestart".into(), s(c.autorestart())),
         ("command".into(), s(&p.command)),
@@ -284,7 +285,30 @@ fn config_value(c: &ConfigView) -> Value {
         ("stdout_logfile".into(), Value::Str(c.logfile(false))),
         ("stopsignal".into(), Value::Int(c.stopsignal().into())),
         ("stopwaitsecs".into(), int(p.stopwaitsecs)),
-    ])
+        (
+            "uid".into(),
+            c.uid().map_or_else(|| s("none"), |u| Value::Int(u.into())),
+        ),
+    ];
+    for (stream, stderr) in [("stdout", false), ("stderr", true)] {
+        let l = c.log_config(stderr);
+        fields.extend([
+            (
+                format!("{stream}_capture_maxbytes").into(),
+                int(l.capture_maxbytes),
+            ),
+            (
+                format!("{stream}_events_enabled").into(),
+                Value::Bool(l.events_enabled),
+            ),
+            (format!("{stream}_logfile_backups").into(), int(l.backups)),
+            (format!("{stream}_logfile_maxbytes").into(), int(l.maxbytes)),
+            (format!("{stream}_syslog").into(), Value::Bool(l.syslog)),
+        ]);
+    }
+    // Python's dict is sorted by key when marshalled.
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    Value::Struct(fields)
 }
 
 /// Positional parameters with supervisor's defaults; a missing one or one too many is

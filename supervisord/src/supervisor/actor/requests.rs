@@ -1,6 +1,6 @@
 //! Requests from clients: start, stop, restart, signal, stdin, logs, lookups.
 
-use std::sync::Arc;
+use crate::supervisor::ConfigEntry;
 
 use shared::config::ProcessConfig;
 use shared::names::Selection;
@@ -83,15 +83,40 @@ impl Supervisor {
             }
             Command::Configs { reply } => {
                 // Active processes, then those of groups the last reread found but not added.
-                let mut v: Vec<(Arc<ProcessConfig>, i64, bool)> = self
+                let auto = |p: &ProcessConfig, stderr: bool| {
+                    let cfg = if stderr { &p.stderr } else { &p.stdout };
+                    if cfg.targets.first() != Some(&shared::config::LogTarget::Auto) {
+                        return None;
+                    }
+                    let i = *self.by_name.get(&p.full_name())?;
+                    let sink = if stderr {
+                        &self.procs[i].stderr
+                    } else {
+                        &self.procs[i].stdout
+                    };
+                    sink.file.clone()
+                };
+                let mut v: Vec<ConfigEntry> = self
                     .groups
                     .iter()
-                    .flat_map(|g| g.processes.iter().map(|p| (p.clone(), g.priority, true)))
+                    .flat_map(|g| {
+                        g.processes.iter().map(|p| ConfigEntry {
+                            config: p.clone(),
+                            group_prio: g.priority,
+                            inuse: true,
+                            auto_logs: [auto(p, false), auto(p, true)],
+                        })
+                    })
                     .collect();
                 if let Some(pending) = &self.pending {
                     for g in &pending.groups {
                         if !self.groups.iter().any(|a| a.name == g.name) {
-                            v.extend(g.processes.iter().map(|p| (p.clone(), g.priority, false)));
+                            v.extend(g.processes.iter().map(|p| ConfigEntry {
+                                config: p.clone(),
+                                group_prio: g.priority,
+                                inuse: false,
+                                auto_logs: [None, None],
+                            }));
                         }
                     }
                 }
