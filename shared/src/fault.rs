@@ -1,46 +1,65 @@
 //! Faults clients see, with supervisor's XML-RPC fault codes (`supervisor/xmlrpc.py`).
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Shown as supervisor shows it: `NAME`, or `NAME: detail` when there is a detail (Python's
+/// `RPCError(code, extra)` with `extra` not None).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
-    #[error("UNKNOWN_METHOD")]
     UnknownMethod,
-    #[error("INCORRECT_PARAMETERS")]
     IncorrectParameters,
-    #[error("BAD_ARGUMENTS: {0}")]
     BadArguments(String),
-    #[error("SIGNATURE_UNSUPPORTED")]
     SignatureUnsupported,
-    #[error("SHUTDOWN_STATE")]
     ShutdownState,
-    #[error("BAD_NAME: {0}")]
     BadName(String),
-    #[error("BAD_SIGNAL: {0}")]
     BadSignal(String),
-    #[error("NO_FILE: {0}")]
     NoFile(String),
-    #[error("NOT_EXECUTABLE: {0}")]
     NotExecutable(String),
-    #[error("FAILED: {0}")]
     Failed(String),
-    #[error("ABNORMAL_TERMINATION: {0}")]
     AbnormalTermination(String),
-    #[error("SPAWN_ERROR: {0}")]
     SpawnError(String),
-    #[error("ALREADY_STARTED: {0}")]
     AlreadyStarted(String),
-    #[error("NOT_RUNNING: {0}")]
     NotRunning(String),
-    #[error("SUCCESS")]
     Success,
-    #[error("ALREADY_ADDED: {0}")]
     AlreadyAdded(String),
-    #[error("STILL_RUNNING: {0}")]
     StillRunning(String),
-    #[error("CANT_REREAD: {0}")]
     CantReread(String),
 }
 
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.detail() {
+            Some(d) if !d.is_empty() => write!(f, "{}: {d}", self.name()),
+            _ => f.write_str(self.name()),
+        }
+    }
+}
+
+impl std::error::Error for Fault {}
+
 impl Fault {
+    /// The text after `NAME: ` (none for the faults that never carry one).
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Fault::BadArguments(d)
+            | Fault::BadName(d)
+            | Fault::BadSignal(d)
+            | Fault::NoFile(d)
+            | Fault::NotExecutable(d)
+            | Fault::Failed(d)
+            | Fault::AbnormalTermination(d)
+            | Fault::SpawnError(d)
+            | Fault::AlreadyStarted(d)
+            | Fault::NotRunning(d)
+            | Fault::AlreadyAdded(d)
+            | Fault::StillRunning(d)
+            | Fault::CantReread(d) => Some(d),
+            Fault::UnknownMethod
+            | Fault::IncorrectParameters
+            | Fault::SignatureUnsupported
+            | Fault::ShutdownState
+            | Fault::Success => None,
+        }
+    }
+
     /// supervisor's name for the fault (`BAD_NAME`).
     pub fn name(&self) -> &'static str {
         match self {

@@ -84,6 +84,21 @@ impl Signal {
         Err(format!("value {s:?} is not a valid signal name"))
     }
 
+    /// A signal a client asks to send (signalProcess): as [`Signal::parse`], but numbers as
+    /// Python's `signal_number` takes them: 0 (a liveness check), the named signals, and the
+    /// first and last real-time signals.
+    pub fn parse_request(s: &str) -> Result<Signal, String> {
+        let Ok(n) = s.trim().parse::<i32>() else {
+            return Signal::parse(s);
+        };
+        let named = NAMES.iter().any(|(_, v)| *v == n);
+        if n == 0 || named || n == libc::SIGRTMIN() || n == libc::SIGRTMAX() {
+            Ok(Signal(n))
+        } else {
+            Err(format!("value {s:?} is not a valid signal number"))
+        }
+    }
+
     pub fn from_number(n: i32) -> Option<Signal> {
         (1..=libc::SIGRTMAX()).contains(&n).then_some(Signal(n))
     }

@@ -350,3 +350,65 @@ fn get_all_config_info_is_pythons_key_for_key() {
     assert!(python.contains("\"uid\": [\"int\", 0]"), "{python}");
     assert_eq!(d.stop(), 0);
 }
+
+#[test]
+fn faults_are_pythons_word_for_word() {
+    let conf = r#"
+        [program:sleeper]
+        command=sleep 600
+        startsecs=0
+        [program:idle]
+        command=sleep 600
+        autostart=false
+        [program:nolog]
+        command=sleep 600
+        startsecs=0
+        stderr_logfile=NONE
+        [program:badlog]
+        command=sleep 600
+        autostart=false
+        startretries=0
+        stdout_logfile=%(here)s
+        [group:grp]
+        programs=a,b
+        [program:a]
+        command=sleep 600
+        startsecs=0
+        [program:b]
+        command=sleep 600
+        autostart=false
+        "#;
+    let run = |d: &Daemon| {
+        let out = std::process::Command::new(tests::venv_python())
+            .arg(tests::repo_root().join("tests/python/faults.py"))
+            .arg(d.path("supervisor.sock"))
+            .output()
+            .expect("run faults.py");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let settle = |d: &mut Daemon| {
+        for p in ["sleeper", "nolog", "a"] {
+            d.wait_log(&format!("success: {p} entered RUNNING state"));
+        }
+    };
+    let mut py = Daemon::start_python(conf);
+    settle(&mut py);
+    let python = run(&py);
+    let mut d = Daemon::start(conf);
+    settle(&mut d);
+    let ours = run(&d);
+    for (o, p) in ours.lines().zip(python.lines()) {
+        assert_eq!(o, p);
+    }
+    assert_eq!(ours.lines().count(), python.lines().count());
+    assert!(
+        python.contains("readLog(-5, 3) -> FAULT 3 BAD_ARGUMENTS\n"),
+        "{python}"
+    );
+    assert_eq!(d.stop(), 0);
+}

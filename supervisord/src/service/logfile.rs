@@ -16,8 +16,9 @@ pub(crate) const MAX_READ: u64 = 64 << 20;
 /// `length == 0` reads the last `-offset` bytes; anything else is BAD_ARGUMENTS. A read of more
 /// than [`MAX_READ`] bytes is FAILED, naming the limit.
 pub(crate) fn read_file(path: &Path, offset: i64, length: i64) -> Result<Vec<u8>, Fault> {
-    let bad = || Fault::BadArguments("offset/length".into());
-    let failed = |e: std::io::Error| Fault::Failed(format!("{}: {e}", path.display()));
+    // supervisor's readFile faults carry no text.
+    let bad = || Fault::BadArguments(String::new());
+    let failed = |_: std::io::Error| Fault::Failed(String::new());
     let mut f = std::fs::File::open(path).map_err(failed)?;
     let size = f.seek(SeekFrom::End(0)).map_err(failed)?;
     let (start, want) = if offset < 0 {

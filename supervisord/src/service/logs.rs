@@ -74,7 +74,8 @@ impl Service {
             Channel::Stderr => info.stderr_logfile,
         };
         if path.is_empty() {
-            return Err(Fault::NoFile("None".into()));
+            // Python's RPCError(NO_FILE, None): the name alone.
+            return Err(Fault::NoFile(String::new()));
         }
         let p = PathBuf::from(&path);
         if !p.exists() {
@@ -84,10 +85,11 @@ impl Service {
     }
 
     fn main_log_file(&self) -> Result<PathBuf, Fault> {
-        self.mainlog
-            .path()
-            .filter(|p| p.exists())
-            .ok_or_else(|| Fault::NoFile("main log".into()))
+        match self.mainlog.path() {
+            Some(p) if p.exists() => Ok(p),
+            Some(p) => Err(Fault::NoFile(p.display().to_string())),
+            None => Err(Fault::NoFile(String::new())),
+        }
     }
 
     /// supervisor's `readLog` / `readProcessStdoutLog` offset and length rules.
@@ -128,7 +130,16 @@ impl Service {
 
     /// Empties the main log (`clearLog`).
     pub async fn clear_main_log(&self) -> Result<(), Fault> {
-        self.mainlog.clear().await.map_err(Fault::Failed)
+        // NO_FILE without a file (as supervisor), FAILED when it can't be emptied; the reason
+        // goes to the main log, supervisor's fault carries none.
+        match self.mainlog.path() {
+            Some(p) if p.exists() => {}
+            _ => return Err(Fault::NoFile(String::new())),
+        }
+        self.mainlog.clear().await.map_err(|e| {
+            tracing::error!("can't clear the main log: {e}");
+            Fault::Failed(String::new())
+        })
     }
 
     /// Empties a process's log files and their backups (`clearProcessLogs`).

@@ -15,7 +15,7 @@ pub mod view;
 use std::sync::Arc;
 
 use shared::names::Selection;
-use shared::{Fault, ProcessState, SupervisorState};
+use shared::{Fault, SupervisorState};
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 
@@ -212,9 +212,8 @@ impl Service {
     ) -> Result<Vec<ProcessResult>, Fault> {
         let mut members = self.select(sel).await?;
         members.reverse();
-        let todo = members
-            .into_iter()
-            .filter(|p| p.state.is_running() || p.state == ProcessState::Stopping);
+        // supervisor's isRunning: one already STOPPING is left out.
+        let todo = members.into_iter().filter(|p| p.state.is_running());
         Ok(self
             .fan_out(todo, move |h, name| async move {
                 h.stop(&name, wait).await.map(drop)
@@ -234,7 +233,7 @@ impl Service {
     {
         let mut set = JoinSet::new();
         for p in processes {
-            let fut = op(self.handle.clone(), full_name(&p));
+            let fut = op(self.handle.clone(), namespec(&p));
             set.spawn(async move { ProcessResult::of(&p, fut.await) });
         }
         let mut results = Vec::new();
@@ -251,7 +250,8 @@ impl Service {
         self.handle.signal(name, signal).await
     }
 
-    /// Signals every selected process, one after the other, in start order.
+    /// Signals every selected process that can take a signal (RUNNING, STARTING, STOPPING),
+    /// one after the other, in start order.
     pub async fn signal_many(
         &self,
         sel: &Selection,
@@ -259,7 +259,10 @@ impl Service {
     ) -> Result<Vec<ProcessResult>, Fault> {
         let mut results = Vec::new();
         for p in self.select(sel).await? {
-            let r = self.handle.signal(&full_name(&p), signal).await;
+            if !p.state.is_signallable() {
+                continue;
+            }
+            let r = self.handle.signal(&namespec(&p), signal).await;
             results.push(ProcessResult::of(&p, r));
         }
         Ok(results)
@@ -269,7 +272,7 @@ impl Service {
     pub async fn clear_all_logs(&self) -> Result<Vec<ProcessResult>, Fault> {
         let mut results = Vec::new();
         for p in self.select(&Selection::All).await? {
-            let r = self.handle.clear_logs(&full_name(&p)).await;
+            let r = self.handle.clear_logs(&namespec(&p)).await;
             results.push(ProcessResult::of(&p, r));
         }
         Ok(results)
@@ -281,6 +284,12 @@ impl Service {
     }
 }
 
-fn full_name(p: &ProcessInfo) -> String {
-    format!("{}:{}", p.group, p.name)
+/// supervisor's `make_namespec`: `name` when the group has the process's name, else
+/// `group:name` (faults in results name the process this way).
+fn namespec(p: &ProcessInfo) -> String {
+    if p.group == p.name {
+        p.name.clone()
+    } else {
+        format!("{}:{}", p.group, p.name)
+    }
 }

@@ -226,9 +226,19 @@ impl Handle {
 
     /// Empties a process's log files and their backups, on the blocking pool.
     pub async fn clear_logs(&self, name: &str) -> Result<(), Fault> {
-        let name = name.to_owned();
-        let s = self.ask(|reply| Command::Sinks { name, reply }).await??;
+        let asked = name.to_owned();
+        let s = self
+            .ask(|reply| Command::Sinks {
+                name: asked.clone(),
+                reply,
+            })
+            .await??;
         let full_name = s.full_name;
+        // supervisor's fault names the process as asked; the reason goes to the main log.
+        let failed = |e: String| {
+            tracing::error!("can't clear the logs of {full_name}: {e}");
+            Fault::Failed(asked.clone())
+        };
         tokio::task::spawn_blocking(move || {
             for sink in [s.stdout.sink, s.stderr.sink] {
                 sink.blocking_lock().clear()?;
@@ -236,8 +246,8 @@ impl Handle {
             Ok(())
         })
         .await
-        .map_err(|e| Fault::Failed(format!("{full_name}: {e}")))?
-        .map_err(|e: std::io::Error| Fault::Failed(format!("{full_name}: {e}")))
+        .map_err(|e| failed(e.to_string()))?
+        .map_err(|e: std::io::Error| failed(e.to_string()))
     }
 
     pub async fn follow(

@@ -331,19 +331,44 @@ impl Params {
         }
     }
 
+    /// Python's `int(x)`: an int, a numeric string, a double (truncated).
     fn int(&self, i: usize) -> Result<i64, Fault> {
-        self.0
-            .get(i)
-            .and_then(Value::as_int)
-            .ok_or(Fault::IncorrectParameters)
+        match self.0.get(i) {
+            Some(Value::Int(n)) => Ok(*n),
+            Some(Value::Str(s)) => s.trim().parse().map_err(|_| Fault::IncorrectParameters),
+            Some(Value::Double(d)) if d.is_finite() => Ok(d.trunc() as i64),
+            _ => Err(Fault::IncorrectParameters),
+        }
     }
 
+    /// Python's truthiness of `wait`.
     fn flag(&self, i: usize, default: bool) -> Result<bool, Fault> {
         match self.0.get(i) {
             None => Ok(default),
+            Some(Value::Str(s)) => Ok(!s.is_empty()),
+            Some(Value::Double(d)) => Ok(*d != 0.0),
             Some(v) => v.as_bool().ok_or(Fault::IncorrectParameters),
         }
     }
+}
+
+/// How many parameters a `supervisor.*` method takes: its signature's, the last optional for
+/// the methods with a `wait` flag.
+fn arity(method: &str) -> (usize, usize) {
+    let max = METHODS
+        .iter()
+        .find(|(m, _, _)| *m == method)
+        .map_or(0, |(_, sig, _)| sig.len().saturating_sub(1));
+    let optional_wait = matches!(
+        method,
+        "supervisor.startProcess"
+            | "supervisor.stopProcess"
+            | "supervisor.startProcessGroup"
+            | "supervisor.stopProcessGroup"
+            | "supervisor.startAllProcesses"
+            | "supervisor.stopAllProcesses"
+    );
+    (if optional_wait { max - 1 } else { max }, max)
 }
 
 /// Calls one method. Faults are supervisor's.
@@ -359,6 +384,10 @@ pub(crate) async fn call(svc: &Service, method: &str, params: Vec<Value>) -> Res
         return Err(Fault::UnknownMethod);
     }
     let p = Params(params);
+    // A wrong number of arguments fails before anything else (Python's TypeError), even
+    // while shutting down.
+    let (min, max) = arity(method);
+    p.count(min, max)?;
     if parts[1] != "sendRemoteCommEvent" {
         svc.check_running()?;
     }
@@ -453,12 +482,13 @@ async fn supervisor(svc: &Service, m: &str, p: Params) -> Result<Value, Fault> {
             let wait = p.flag(1, true)?;
             let start = m == "startProcess";
             if let sel @ Selection::Group(_) = Selection::namespec(&name) {
+                // An unknown group is named as the client wrote it (`nogroup:*`).
                 let rs = if start {
-                    svc.start_many(&sel, wait).await?
+                    svc.start_many(&sel, wait).await
                 } else {
-                    svc.stop_many(&sel, wait).await?
+                    svc.stop_many(&sel, wait).await
                 };
-                return Ok(results_value(rs));
+                return Ok(results_value(rs.map_err(|f| f.named(&name))?));
             }
             if start {
                 svc.start(&name, wait).await?;
@@ -489,7 +519,8 @@ async fn supervisor(svc: &Service, m: &str, p: Params) -> Result<Value, Fault> {
             p.count(2, 2)?;
             let (name, signal) = (p.string(0)?, p.string(1)?);
             if let sel @ Selection::Group(_) = Selection::namespec(&name) {
-                return Ok(results_value(svc.signal_many(&sel, &signal).await?));
+                let rs = svc.signal_many(&sel, &signal).await;
+                return Ok(results_value(rs.map_err(|f| f.named(&name))?));
             }
             svc.signal(&name, &signal).await?;
             ok
@@ -543,11 +574,14 @@ async fn supervisor(svc: &Service, m: &str, p: Params) -> Result<Value, Fault> {
         }
         "sendProcessStdin" => {
             p.count(2, 2)?;
-            let Some(Value::Str(chars)) = p.0.get(1) else {
-                return Err(Fault::IncorrectParameters);
+            let chars = match p.0.get(1) {
+                Some(Value::Str(s)) => s.clone().into_bytes(),
+                Some(Value::Base64(b)) => {
+                    shared::base64::decode(b.trim()).ok_or(Fault::IncorrectParameters)?
+                }
+                _ => return Err(Fault::IncorrectParameters),
             };
-            svc.send_stdin(&p.string(0)?, chars.clone().into_bytes())
-                .await?;
+            svc.send_stdin(&p.string(0)?, chars).await?;
             ok
         }
         "sendRemoteCommEvent" => {
@@ -572,7 +606,9 @@ async fn system(svc: &Service, m: &str, p: Params) -> Result<Value, Fault> {
         }
         "methodHelp" | "methodSignature" => {
             p.count(1, 1)?;
-            let name = p.string(0)?;
+            let Some(Value::Str(name)) = p.0.first() else {
+                return Err(Fault::SignatureUnsupported);
+            };
             let (_, sig, help) = METHODS
                 .iter()
                 .find(|(n, _, _)| *n == name)

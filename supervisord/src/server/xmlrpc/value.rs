@@ -239,10 +239,10 @@ pub fn parse_call(body: &str) -> Result<(String, Vec<Value>), String> {
     if name(&root) != "methodCall" {
         return Err("not a methodCall".into());
     }
+    // Not trimmed: Python's UNKNOWN_METHOD for ` supervisor.getState`.
     let method = child(&root, "methodName")
         .map(text)
         .ok_or("no methodName")?
-        .trim()
         .to_owned();
     let mut params = Vec::new();
     if let Some(ps) = child(&root, "params") {

@@ -62,13 +62,14 @@ impl Supervisor {
         if !self.running() {
             return Err(Fault::ShutdownState);
         }
-        if self.groups.iter().any(|g| g.name == name) {
-            return Err(Fault::AlreadyAdded(name.to_owned()));
-        }
+        // As supervisor: a group the config no longer has is BAD_NAME even while it runs.
         let source = self.pending.clone().unwrap_or_else(|| self.config.clone());
         let Some(group) = source.groups.iter().find(|g| g.name == name).cloned() else {
             return Err(Fault::BadName(name.to_owned()));
         };
+        if self.groups.iter().any(|g| g.name == name) {
+            return Err(Fault::AlreadyAdded(name.to_owned()));
+        }
         let key = (group.priority, group.name.clone());
         let gpos = self
             .groups

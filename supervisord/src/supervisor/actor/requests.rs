@@ -169,14 +169,18 @@ impl Supervisor {
         };
         let result = match op {
             Op::Start => self
-                .precheck(i)
+                .precheck(i, name)
                 .and_then(|prepared| self.start(i, prepared)),
             Op::Stop => self.stop_request(i),
-            Op::Restart => self.restart(i),
+            Op::Restart => self.restart(i, name),
         };
         match result {
             Err(f) => {
                 let _ = reply.send(Err(f));
+            }
+            // supervisor answers a spawn that failed at once with SPAWN_ERROR, waiting or not.
+            Ok(()) if op == Op::Start && !self.procs[i].spawnerr.is_empty() && !wait => {
+                let _ = reply.send(Err(Fault::SpawnError(name.to_owned())));
             }
             Ok(()) if wait && op == Op::Stop => self.stop_waiters.push((self.procs[i].id, reply)),
             Ok(()) if wait => self.start_waiters.push((self.procs[i].id, reply)),
@@ -187,21 +191,22 @@ impl Supervisor {
         self.resolve_waiters(i);
     }
 
-    /// startProcess's checks before anything changes: the process must not be running
-    /// (ALREADY_STARTED) and its command must exist and be runnable (NO_FILE, NOT_EXECUTABLE).
-    /// What it prepared is for the spawn that follows.
-    fn precheck(&self, i: usize) -> Result<Option<Prepared>, Fault> {
+    /// startProcess's checks before anything changes, in supervisor's order: its command must
+    /// exist and be runnable (NO_FILE, NOT_EXECUTABLE), and the process must not be running
+    /// (ALREADY_STARTED) nor UNKNOWN. `name` is as the client gave it. What it prepared is for
+    /// the spawn that follows.
+    fn precheck(&self, i: usize, name: &str) -> Result<Option<Prepared>, Fault> {
+        let prepared = self.check_command(i)?;
         let p = &self.procs[i];
         if p.state.is_running() {
             return Err(Fault::AlreadyStarted(p.full_name.clone()));
         }
         if p.state == ProcessState::Unknown {
             return Err(Fault::Failed(format!(
-                "{} is in an unknown state",
-                p.full_name
+                "{name} is in an unknown process state"
             )));
         }
-        self.check_command(i)
+        Ok(prepared)
     }
 
     /// NO_FILE or NOT_EXECUTABLE when the command can't be run; other failures to prepare (an
@@ -216,7 +221,7 @@ impl Supervisor {
     }
 
     /// Stops the process if it runs, and starts it once it has stopped.
-    fn restart(&mut self, i: usize) -> Result<(), Fault> {
+    fn restart(&mut self, i: usize, name: &str) -> Result<(), Fault> {
         match self.procs[i].state {
             ProcessState::Running | ProcessState::Starting | ProcessState::Backoff => {
                 // Not stopped for a command that can't start again.
@@ -235,7 +240,7 @@ impl Supervisor {
             | ProcessState::Exited
             | ProcessState::Fatal
             | ProcessState::Unknown => {
-                let prepared = self.precheck(i)?;
+                let prepared = self.precheck(i, name)?;
                 self.start(i, prepared)?;
             }
         }
@@ -249,7 +254,7 @@ impl Supervisor {
         let i = self
             .lookup(name)
             .ok_or_else(|| Fault::BadName(name.to_owned()))?;
-        let sig = Signal::parse(signal).map_err(|_| Fault::BadSignal(signal.to_owned()))?;
+        let sig = Signal::parse_request(signal).map_err(|_| Fault::BadSignal(signal.to_owned()))?;
         let p = &self.procs[i];
         if !p.state.is_signallable() || p.pid == 0 {
             return Err(Fault::NotRunning(p.full_name.clone()));
@@ -279,7 +284,7 @@ impl Supervisor {
             )));
         }
         let Some(fd) = p.stdin.as_ref() else {
-            return Err(Fault::NoFile(p.full_name.clone()));
+            return Err(Fault::NoFile(name.to_owned()));
         };
         let mut rest = data;
         while !rest.is_empty() {
@@ -288,7 +293,7 @@ impl Supervisor {
                 Err(nix::errno::Errno::EINTR) => {}
                 Err(nix::errno::Errno::EPIPE) => {
                     p.stdin = None;
-                    return Err(Fault::NoFile(p.full_name.clone()));
+                    return Err(Fault::NoFile(name.to_owned()));
                 }
                 Err(nix::errno::Errno::EAGAIN) => {
                     return Err(Fault::Failed(format!(

@@ -25,10 +25,16 @@ impl Supervisor {
                 return Ok(());
             }
             // The stop of a restart is under way: it now stays stopped.
-            StartGate::AfterStop => p.gate = StartGate::Open,
+            StartGate::AfterStop => {
+                p.gate = StartGate::Open;
+                if p.state == ProcessState::Stopping {
+                    return Ok(());
+                }
+            }
             StartGate::Open => {}
         }
-        if !p.state.is_running() && p.state != ProcessState::Stopping {
+        // supervisor: only RUNNING, STARTING and BACKOFF can be stopped (STOPPING is not).
+        if !p.state.is_running() {
             return Err(Fault::NotRunning(p.full_name.clone()));
         }
         self.stop(i);
