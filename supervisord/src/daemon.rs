@@ -15,7 +15,7 @@ use tracing::{error, info, warn};
 use crate::crit;
 use crate::logging::mainlog::MainLog;
 use crate::reaper;
-use crate::server;
+use crate::server::Servers;
 use crate::service::{Reloader, Service};
 use crate::supervisor::{Handle, Supervisor};
 
@@ -43,13 +43,6 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
     let mut hup = signal(SignalKind::hangup())?;
     let mut usr2 = signal(SignalKind::user_defined2())?;
 
-    let listeners = server::bind(&config).await.map_err(anyhow::Error::msg)?;
-    if listeners.is_empty() {
-        warn!(
-            "neither [unix_http_server] nor [inet_http_server] is configured: supervisorctl and other clients cannot reach this daemon"
-        );
-    }
-    let socket = listeners.socket_path();
     let pidfile = config.supervisord.pidfile.clone();
     let (supervisor, handle) = Supervisor::new(config.clone(), opts.mainlog.clone(), exit_rx);
     let reloader = Arc::new(Reloader::new(
@@ -60,33 +53,16 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
     ));
     let servers = CancellationToken::new();
     let tasks = TaskTracker::new();
-    for (section, creds) in [
-        (
-            "unix_http_server",
-            config
-                .unix_http_server
-                .as_ref()
-                .map(|u| u.username.is_some()),
-        ),
-        (
-            "inet_http_server",
-            config
-                .inet_http_server
-                .as_ref()
-                .map(|i| i.username.is_some()),
-        ),
-    ] {
-        if let Some(has_auth) = creds {
-            info!("RPC interface 'supervisor' initialized");
-            if !has_auth {
-                crit!("Server '{section}' running without any HTTP authentication checking");
-            }
-        }
-    }
     let svc = Service::new(handle.clone(), opts.mainlog.clone(), reloader.clone());
-    server::serve(listeners, svc, servers.clone(), &tasks)
+    let mut listeners = Servers::start(&config, svc, servers.clone(), tasks.clone())
         .await
         .map_err(anyhow::Error::msg)?;
+    if listeners.is_empty() {
+        warn!(
+            "neither [unix_http_server] nor [inet_http_server] is configured: supervisorctl and other clients cannot reach this daemon"
+        );
+    }
+    let mut applied = reloader.applied();
     if let Some(p) = &pidfile
         && let Err(e) = std::fs::write(p, format!("{}\n", std::process::id()))
     {
@@ -111,6 +87,12 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
                 warn!("received SIGHUP indicating restart request");
                 if let Err(e) = reloader.reload(&handle).await {
                     error!("{e}");
+                }
+            }
+            Ok(()) = applied.changed() => {
+                let new = applied.borrow_and_update().clone();
+                if let Some(new) = new {
+                    listeners.apply(&new).await;
                 }
             }
             _ = usr2.recv() => {
@@ -142,7 +124,7 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
     if let Some(p) = &pidfile {
         let _ = std::fs::remove_file(p);
     }
-    if let Some(s) = &socket {
+    if let Some(s) = listeners.socket_path() {
         let _ = std::fs::remove_file(s);
     }
     Ok(code)

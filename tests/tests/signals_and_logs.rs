@@ -1,7 +1,7 @@
 //! The daemon's signals (HUP reload, USR2 reopen) and child output handling: rotation, targets,
 //! redirect_stderr, strip_ansi, the child's environment.
 
-use nix::sys::signal::Signal::{SIGHUP, SIGUSR2};
+use nix::sys::signal::Signal::{SIGHUP, SIGTERM, SIGUSR2};
 use tests::{Daemon, alive, wait_for};
 
 fn read(p: &std::path::Path) -> String {
@@ -280,4 +280,88 @@ fn a_log_file_that_cannot_be_opened_fails_the_spawn_as_in_python() {
         "{out:?}"
     );
     assert_eq!(d.stop(), 0);
+}
+
+#[test]
+fn a_reload_re_creates_the_servers_that_changed() {
+    use std::os::unix::fs::PermissionsExt;
+    let (p1, p2, p3) = (tests::free_port(), tests::free_port(), tests::free_port());
+    let body = |unix: &str, inet: &str| {
+        format!(
+            "[unix_http_server]\n{unix}\n{inet}\n[program:sleeper]\ncommand=sleep 600\nstartsecs=0\n"
+        )
+    };
+    let mut d = Daemon::start("[program:sleeper]\ncommand=sleep 600\nstartsecs=0\n");
+    let sock = d.path("supervisor.sock").display().to_string();
+    let unix1 = format!("file={sock}");
+    d.write_config(&body(
+        &unix1,
+        &format!("[inet_http_server]\nport=127.0.0.1:{p1}"),
+    ));
+    let status = |port: u16, auth: &[&str]| {
+        let mut args = vec!["-o", "/dev/null", "-w", "%{http_code}"];
+        args.extend_from_slice(auth);
+        let url = format!("http://127.0.0.1:{port}/program/list");
+        args.push(&url);
+        let o = std::process::Command::new("curl")
+            .args(["-s", "--max-time", "10"])
+            .args(&args)
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // No inet port at first: a reload opens it.
+    d.signal(SIGHUP);
+    wait_for("port 1 open", || (status(p1, &[]) == "200").then_some(()));
+
+    // Another port with credentials, the socket with another mode: port 1 closes, port 2
+    // asks for the credentials, the socket (kept) has its new mode.
+    d.write_config(&body(
+        &format!("{unix1}\nchmod=0770"),
+        &format!("[inet_http_server]\nport=127.0.0.1:{p2}\nusername=u\npassword=p"),
+    ));
+    d.signal(SIGHUP);
+    wait_for("port 2 open", || {
+        (status(p2, &["-u", "u:p"]) == "200").then_some(())
+    });
+    assert_eq!(status(p2, &[]), "401");
+    wait_for("port 1 closed", || (status(p1, &[]) == "000").then_some(()));
+    let mode = std::fs::metadata(&sock)
+        .expect("socket")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o770);
+    assert!(d.ctl(&["status", "sleeper"]).stdout.contains("RUNNING"));
+
+    // A port that can't be bound: said in the main log, and port 2 keeps serving.
+    let taken = std::net::TcpListener::bind(("127.0.0.1", p3)).expect("bind");
+    d.write_config(&body(
+        &unix1,
+        &format!("[inet_http_server]\nport=127.0.0.1:{p3}"),
+    ));
+    d.signal(SIGHUP);
+    d.wait_log(&format!(
+        "[inet_http_server] port=127.0.0.1:{p3}: can't bind 127.0.0.1:{p3}: Address already in use (os error 98); the previous [inet_http_server] keeps serving"
+    ));
+    assert_eq!(status(p2, &["-u", "u:p"]), "200");
+    drop(taken);
+
+    // The socket moves and the port goes: the old file is gone, the new one answers.
+    let moved = d.path("moved.sock").display().to_string();
+    d.write_config(&body(&format!("file={moved}"), ""));
+    d.signal(SIGHUP);
+    wait_for("the moved socket", || {
+        let o = tests::run_ctl(&["-s", &format!("unix://{moved}"), "status", "sleeper"]);
+        o.stdout.contains("RUNNING").then_some(())
+    });
+    wait_for("the old socket removed", || {
+        (!std::path::Path::new(&sock).exists()).then_some(())
+    });
+    wait_for("port 2 closed", || {
+        (status(p2, &["-u", "u:p"]) == "000").then_some(())
+    });
+    d.signal(SIGTERM);
+    assert_eq!(d.wait_exit(), 0);
+    assert!(!std::path::Path::new(&moved).exists(), "removed at exit");
 }

@@ -136,7 +136,7 @@ pub enum MainLog {
     Off,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnixHttpServer {
     pub file: PathBuf,
     pub chmod: u32,
@@ -145,7 +145,7 @@ pub struct UnixHttpServer {
     pub password: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InetHttpServer {
     /// As written (`127.0.0.1:9001`, `*:9001`, `:9001`, `9001`).
     pub port: String,

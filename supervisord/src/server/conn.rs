@@ -11,6 +11,7 @@ use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -84,13 +85,21 @@ impl Accept for tokio::net::TcpListener {
     }
 }
 
-/// Serves `app` on every connection `listener` accepts (over TLS with `tls`), until
-/// `shutdown`; then each connection finishes its requests in progress (streams end with the
-/// daemon's tasks).
+/// What a listener serves new connections with; a reload may replace it.
+#[derive(Clone)]
+pub(super) struct Setup {
+    pub app: axum::Router,
+    /// Over TLS with this certificate.
+    pub tls: Option<Arc<Tls>>,
+}
+
+/// Serves every connection `listener` accepts with the current `setup`, until `stop` (this
+/// listener goes) or `shutdown` (the daemon ends); at `shutdown` each connection finishes its
+/// requests in progress (streams end with the daemon's tasks). Connections outlive `stop`.
 pub(super) async fn serve<L: Accept>(
     mut listener: L,
-    app: axum::Router,
-    tls: Option<Arc<Tls>>,
+    setup: watch::Receiver<Setup>,
+    stop: CancellationToken,
     shutdown: CancellationToken,
     connections: TaskTracker,
 ) {
@@ -105,11 +114,10 @@ pub(super) async fn serve<L: Accept>(
                     continue;
                 }
             },
-            () = shutdown.cancelled() => break,
+            () = stop.cancelled() => break,
         };
-        let app = app.clone();
+        let Setup { app, tls } = setup.borrow().clone();
         let shutdown = shutdown.clone();
-        let tls = tls.clone();
         connections.spawn(async move {
             let first = match tokio::time::timeout(FIRST_BYTE, L::readable(&io)).await {
                 Ok(Ok(b)) => b,

@@ -18,8 +18,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::config::Config;
+use shared::config::{Config, InetHttpServer, UnixHttpServer};
 use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -27,28 +28,24 @@ use auth::Credentials;
 
 use crate::service::Service;
 
-/// Bound sockets, ready to serve.
-pub struct Listeners {
-    unix: Option<(UnixListener, PathBuf, Option<Arc<Credentials>>)>,
-    tcp: Vec<TcpPort>,
+/// The listeners the config asks for, serving. A reload re-creates what changed: a listener
+/// whose address or file changed is bound anew (and the old one closed only if that worked),
+/// one whose credentials, mode or certificate changed keeps its socket and serves new
+/// connections with the new settings; connections already open finish as they are.
+pub struct Servers {
+    svc: Service,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    unix: Option<Running<UnixHttpServer>>,
+    inet: Option<Running<InetHttpServer>>,
 }
 
-/// One bound address of `[inet_http_server]`.
-struct TcpPort {
-    listener: TcpListener,
-    creds: Option<Arc<Credentials>>,
-    tls: Option<Arc<tls::Tls>>,
-}
-
-impl Listeners {
-    /// The unix socket's path (removed at exit).
-    pub fn socket_path(&self) -> Option<PathBuf> {
-        self.unix.as_ref().map(|(_, p, _)| p.clone())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.unix.is_none() && self.tcp.is_empty()
-    }
+/// One configured listener (the inet one may be several sockets: one per address).
+struct Running<C> {
+    cfg: C,
+    /// Stops accepting (a child of the daemon's shutdown).
+    stop: CancellationToken,
+    setup: watch::Sender<conn::Setup>,
 }
 
 fn creds(user: &Option<String>, pass: &Option<String>) -> Option<Arc<Credentials>> {
@@ -59,66 +56,301 @@ fn creds(user: &Option<String>, pass: &Option<String>) -> Option<Arc<Credentials
     }
 }
 
-/// Binds every configured listener; an error names the section and what failed.
-pub async fn bind(config: &Config) -> Result<Listeners, String> {
-    let mut out = Listeners {
-        unix: None,
-        tcp: Vec::new(),
-    };
-    if let Some(u) = &config.unix_http_server {
-        let path = u.file.clone();
-        if path.exists() {
-            if std::os::unix::net::UnixStream::connect(&path).is_ok() {
-                return Err(format!(
-                    "[unix_http_server] file={}: another program is already listening on this socket (is supervisord already running?)",
-                    path.display()
-                ));
-            }
-            std::fs::remove_file(&path).map_err(|e| {
-                format!(
-                    "[unix_http_server] file={}: can't remove the stale socket: {e}",
-                    path.display()
-                )
-            })?;
+/// Binds `[unix_http_server]`: a stale socket file is replaced, a live one refused.
+fn bind_unix(u: &UnixHttpServer) -> Result<UnixListener, String> {
+    let path = &u.file;
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(format!(
+                "[unix_http_server] file={}: another program is already listening on this socket (is supervisord already running?)",
+                path.display()
+            ));
         }
-        let l = UnixListener::bind(&path).map_err(|e| {
+        std::fs::remove_file(path).map_err(|e| {
             format!(
-                "[unix_http_server] file={}: can't bind: {e}",
+                "[unix_http_server] file={}: can't remove the stale socket: {e}",
                 path.display()
             )
         })?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(u.chmod))
-            .map_err(|e| format!("[unix_http_server] chmod={:o}: {e}", u.chmod))?;
-        if let Some(owner) = &u.chown {
-            chown(&path, owner)?;
-        }
-        out.unix = Some((l, path, creds(&u.username, &u.password)));
     }
-    if let Some(i) = &config.inet_http_server {
-        let addrs = i.bind_addrs();
-        if addrs.is_empty() {
-            return Err(format!(
-                "[inet_http_server] port={}: can't resolve the address",
-                i.port
-            ));
-        }
-        let tls = match &i.tls {
-            Some(files) => Some(Arc::new(tls::Tls::open(files)?)),
-            None => None,
-        };
-        for a in addrs {
-            let l = TcpListener::bind(a)
+    let l = UnixListener::bind(path).map_err(|e| {
+        format!(
+            "[unix_http_server] file={}: can't bind: {e}",
+            path.display()
+        )
+    })?;
+    if let Err(e) = set_mode(u) {
+        let _ = std::fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(l)
+}
+
+fn set_mode(u: &UnixHttpServer) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&u.file, std::fs::Permissions::from_mode(u.chmod))
+        .map_err(|e| format!("[unix_http_server] chmod={:o}: {e}", u.chmod))?;
+    if let Some(owner) = &u.chown {
+        chown(&u.file, owner)?;
+    }
+    Ok(())
+}
+
+/// Binds every address of `[inet_http_server]`.
+async fn bind_inet(i: &InetHttpServer) -> Result<Vec<TcpListener>, String> {
+    let addrs = i.bind_addrs();
+    if addrs.is_empty() {
+        return Err(format!(
+            "[inet_http_server] port={}: can't resolve the address",
+            i.port
+        ));
+    }
+    let mut out = Vec::new();
+    for a in addrs {
+        out.push(
+            TcpListener::bind(a)
                 .await
-                .map_err(|e| format!("[inet_http_server] port={}: can't bind {a}: {e}", i.port))?;
-            out.tcp.push(TcpPort {
-                listener: l,
-                creds: creds(&i.username, &i.password),
-                tls: tls.clone(),
-            });
-        }
+                .map_err(|e| format!("[inet_http_server] port={}: can't bind {a}: {e}", i.port))?,
+        );
     }
     Ok(out)
+}
+
+fn announce(section: &str, has_auth: bool) {
+    tracing::info!("RPC interface 'supervisor' initialized");
+    if !has_auth {
+        crate::crit!("Server '{section}' running without any HTTP authentication checking");
+    }
+}
+
+impl Servers {
+    /// Binds and serves every configured listener; an error names the section and what failed.
+    pub async fn start(
+        config: &Config,
+        svc: Service,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Result<Servers, String> {
+        let mut me = Servers {
+            svc,
+            shutdown,
+            tasks,
+            unix: None,
+            inet: None,
+        };
+        if let Some(u) = &config.unix_http_server {
+            let l = bind_unix(u)?;
+            me.unix = Some(me.serve_unix(u, l).await?);
+        }
+        if let Some(i) = &config.inet_http_server {
+            let tls = open_tls(i)?;
+            let ls = bind_inet(i).await?;
+            me.inet = Some(me.serve_inet(i, ls, tls).await?);
+        }
+        Ok(me)
+    }
+
+    /// The unix socket's path now (removed at exit).
+    pub fn socket_path(&self) -> Option<PathBuf> {
+        self.unix.as_ref().map(|r| r.cfg.file.clone())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.unix.is_none() && self.inet.is_none()
+    }
+
+    async fn setup(
+        &self,
+        user: &Option<String>,
+        pass: &Option<String>,
+        tls: Option<Arc<tls::Tls>>,
+    ) -> Result<conn::Setup, String> {
+        Ok(conn::Setup {
+            app: router(&self.svc, creds(user, pass)).await?,
+            tls,
+        })
+    }
+
+    async fn serve_unix(
+        &self,
+        u: &UnixHttpServer,
+        l: UnixListener,
+    ) -> Result<Running<UnixHttpServer>, String> {
+        let (setup, rx) = watch::channel(self.setup(&u.username, &u.password, None).await?);
+        let stop = self.shutdown.child_token();
+        self.tasks.spawn(conn::serve(
+            l,
+            rx,
+            stop.clone(),
+            self.shutdown.clone(),
+            self.tasks.clone(),
+        ));
+        announce("unix_http_server", u.username.is_some());
+        Ok(Running {
+            cfg: u.clone(),
+            stop,
+            setup,
+        })
+    }
+
+    async fn serve_inet(
+        &self,
+        i: &InetHttpServer,
+        ls: Vec<TcpListener>,
+        tls: Option<Arc<tls::Tls>>,
+    ) -> Result<Running<InetHttpServer>, String> {
+        let (setup, rx) = watch::channel(self.setup(&i.username, &i.password, tls).await?);
+        let stop = self.shutdown.child_token();
+        for l in ls {
+            self.tasks.spawn(conn::serve(
+                l,
+                rx.clone(),
+                stop.clone(),
+                self.shutdown.clone(),
+                self.tasks.clone(),
+            ));
+        }
+        announce("inet_http_server", i.username.is_some());
+        Ok(Running {
+            cfg: i.clone(),
+            stop,
+            setup,
+        })
+    }
+
+    /// A reload's servers: what changed is re-created; an error is logged and the old
+    /// listener keeps serving.
+    pub async fn apply(&mut self, config: &Config) {
+        if let Err(e) = self.apply_unix(config.unix_http_server.as_ref()).await {
+            tracing::error!("{e}; the previous [unix_http_server] keeps serving");
+        }
+        if let Err(e) = self.apply_inet(config.inet_http_server.as_ref()).await {
+            tracing::error!("{e}; the previous [inet_http_server] keeps serving");
+        }
+    }
+
+    async fn apply_unix(&mut self, new: Option<&UnixHttpServer>) -> Result<(), String> {
+        match (self.unix.take(), new) {
+            (None, None) => {}
+            (Some(old), None) => {
+                old.stop.cancel();
+                let _ = std::fs::remove_file(&old.cfg.file);
+                tracing::info!(
+                    "[unix_http_server] removed: {} closed",
+                    old.cfg.file.display()
+                );
+            }
+            (None, Some(n)) => {
+                let l = bind_unix(n)?;
+                self.unix = Some(self.serve_unix(n, l).await?);
+            }
+            (Some(old), Some(n)) if old.cfg == *n => self.unix = Some(old),
+            (Some(old), Some(n)) if old.cfg.file == n.file => {
+                // Same socket: new mode and owner now, new credentials for new connections.
+                let res = async {
+                    set_mode(n)?;
+                    self.setup(&n.username, &n.password, None).await
+                }
+                .await;
+                match res {
+                    Ok(setup) => {
+                        old.setup.send_replace(setup);
+                        announce("unix_http_server", n.username.is_some());
+                        self.unix = Some(Running {
+                            cfg: n.clone(),
+                            ..old
+                        });
+                    }
+                    Err(e) => {
+                        self.unix = Some(old);
+                        return Err(e);
+                    }
+                }
+            }
+            (Some(old), Some(n)) => {
+                let running = match bind_unix(n) {
+                    Ok(l) => self.serve_unix(n, l).await,
+                    Err(e) => Err(e),
+                };
+                match running {
+                    Ok(r) => {
+                        old.stop.cancel();
+                        let _ = std::fs::remove_file(&old.cfg.file);
+                        self.unix = Some(r);
+                    }
+                    Err(e) => {
+                        self.unix = Some(old);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply_inet(&mut self, new: Option<&InetHttpServer>) -> Result<(), String> {
+        match (self.inet.take(), new) {
+            (None, None) => {}
+            (Some(old), None) => {
+                old.stop.cancel();
+                tracing::info!("[inet_http_server] removed: port {} closed", old.cfg.port);
+            }
+            (None, Some(n)) => {
+                let tls = open_tls(n)?;
+                let ls = bind_inet(n).await?;
+                self.inet = Some(self.serve_inet(n, ls, tls).await?);
+            }
+            (Some(old), Some(n)) if old.cfg == *n => self.inet = Some(old),
+            (Some(old), Some(n)) if old.cfg.bind_addrs() == n.bind_addrs() => {
+                // Same sockets: new credentials or certificate for new connections.
+                let res = async {
+                    let tls = open_tls(n)?;
+                    self.setup(&n.username, &n.password, tls).await
+                }
+                .await;
+                match res {
+                    Ok(setup) => {
+                        old.setup.send_replace(setup);
+                        announce("inet_http_server", n.username.is_some());
+                        self.inet = Some(Running {
+                            cfg: n.clone(),
+                            ..old
+                        });
+                    }
+                    Err(e) => {
+                        self.inet = Some(old);
+                        return Err(e);
+                    }
+                }
+            }
+            (Some(old), Some(n)) => {
+                let running = async {
+                    let tls = open_tls(n)?;
+                    let ls = bind_inet(n).await?;
+                    self.serve_inet(n, ls, tls).await
+                }
+                .await;
+                match running {
+                    Ok(r) => {
+                        old.stop.cancel();
+                        self.inet = Some(r);
+                    }
+                    Err(e) => {
+                        self.inet = Some(old);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn open_tls(i: &InetHttpServer) -> Result<Option<Arc<tls::Tls>>, String> {
+    i.tls
+        .as_ref()
+        .map(|files| tls::Tls::open(files).map(Arc::new))
+        .transpose()
 }
 
 fn chown(path: &std::path::Path, owner: &str) -> Result<(), String> {
@@ -234,28 +466,4 @@ async fn router(svc: &Service, creds: Option<Arc<Credentials>>) -> Result<axum::
         r = r.layer(axum::middleware::from_fn_with_state(c, auth::require));
     }
     Ok(r)
-}
-
-/// Serves every listener until `shutdown` is cancelled.
-pub async fn serve(
-    listeners: Listeners,
-    svc: Service,
-    shutdown: CancellationToken,
-    tasks: &TaskTracker,
-) -> Result<(), String> {
-    if let Some((l, _, c)) = listeners.unix {
-        let app = router(&svc, c).await?;
-        tasks.spawn(conn::serve(l, app, None, shutdown.clone(), tasks.clone()));
-    }
-    for p in listeners.tcp {
-        let app = router(&svc, p.creds).await?;
-        tasks.spawn(conn::serve(
-            p.listener,
-            app,
-            p.tls,
-            shutdown.clone(),
-            tasks.clone(),
-        ));
-    }
-    Ok(())
 }

@@ -30,6 +30,9 @@ pub enum ReloadError {
 
 /// Where the config comes from, and what a reload reconfigures besides the actor.
 pub struct Reloader {
+    /// The config of each reload handed to the actor, for what else it reconfigures (the
+    /// servers).
+    applied: tokio::sync::watch::Sender<Option<Arc<Config>>>,
     config_path: PathBuf,
     load: LoadOptions,
     mainlog: MainLog,
@@ -45,6 +48,7 @@ impl Reloader {
         foreground: bool,
     ) -> Self {
         Reloader {
+            applied: tokio::sync::watch::Sender::new(None),
             config_path,
             load,
             mainlog,
@@ -85,9 +89,17 @@ impl Reloader {
             path: self.config_path.clone(),
             errors,
         })?;
+        let new = Arc::new(new);
         handle
-            .request_reload(Arc::new(new))
+            .request_reload(new.clone())
             .await
-            .map_err(|_| ReloadError::ShuttingDown)
+            .map_err(|_| ReloadError::ShuttingDown)?;
+        self.applied.send_replace(Some(new));
+        Ok(())
+    }
+
+    /// Each config a reload applies, from now on.
+    pub fn applied(&self) -> tokio::sync::watch::Receiver<Option<Arc<Config>>> {
+        self.applied.subscribe()
     }
 }
