@@ -4,6 +4,8 @@
 "use strict";
 
 const procs = new Map(); // "group:name" -> info
+const history = new Map(); // "group:name" -> [{t, cpu (seconds), pct, rss}], the last HISTORY
+const HISTORY = 150; // samples: 5 minutes at one every 2 s
 let pools = []; // event listener pools, as the server last sent them
 let logSource = null;
 let logTarget = null;
@@ -48,6 +50,71 @@ function describe(p) {
   return p.description;
 }
 
+function bytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+// Two lines, each scaled to its own peak: CPU % and resident memory.
+function spark(samples) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "spark");
+  // The window grows from one minute to five as samples come.
+  const width = Math.max(samples.length, 30) - 1;
+  svg.setAttribute("viewBox", `0 0 ${width} 24`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  for (const [key, cls] of [["pct", "cpu"], ["rss", "mem"]]) {
+    const vals = samples.map((s) => s[key]);
+    const peak = Math.max(...vals, 1);
+    const x0 = width - (samples.length - 1);
+    const pts = vals.map((v, i) => `${x0 + i},${(22 - (v / peak) * 20).toFixed(1)}`).join(" ");
+    const line = document.createElementNS(SVG, "polyline");
+    line.setAttribute("class", cls);
+    line.setAttribute("vector-effect", "non-scaling-stroke");
+    line.setAttribute("points", pts);
+    svg.append(line);
+  }
+  return svg;
+}
+
+function statCells(p) {
+  const h = history.get(fullname(p)) || [];
+  const last = h[h.length - 1];
+  const live = p.pid > 0 && last;
+  return [
+    el("td", { class: "num restarts", textContent: String(Math.max(0, (p.spawns || 0) - 1)) }),
+    el("td", { class: "num cpu", textContent: live ? `${last.pct.toFixed(1)} %` : "" }),
+    el("td", { class: "num mem", textContent: live ? bytes(last.rss) : "" }),
+    el("td", { class: "chart" }, h.length > 1 ? spark(h) : ""),
+  ];
+}
+
+function onStats(data) {
+  const seen = new Set();
+  for (const s of data.processes) {
+    seen.add(s.name);
+    const h = history.get(s.name) || [];
+    const prev = h[h.length - 1];
+    const dt = prev ? data.now - prev.t : 0;
+    // CPU time can only grow while the same process runs: a drop means a new process.
+    const pct = prev && dt > 0 && s.cpu >= prev.cpu ? ((s.cpu - prev.cpu) / dt) * 100 : 0;
+    h.push({ t: data.now, cpu: s.cpu, pct, rss: s.rss });
+    if (h.length > HISTORY) h.shift();
+    history.set(s.name, h);
+  }
+  for (const [name, p] of procs) {
+    const tr = document.querySelector(`#procs tbody tr[data-name="${CSS.escape(name)}"]`);
+    if (!tr) continue;
+    const cells = statCells(p);
+    const old = tr.querySelectorAll("td.num, td.chart");
+    old.forEach((td, i) => td.replaceWith(cells[i]));
+  }
+}
+
 function toast(msg) {
   const t = $("#toast");
   t.textContent = msg;
@@ -76,8 +143,10 @@ function render() {
     a.group === b.group ? a.name.localeCompare(b.name) : a.group.localeCompare(b.group));
   let lastGroup = null;
   for (const p of sorted) {
-    if (p.group !== lastGroup && sorted.filter((q) => q.group === p.group).length > 1) {
-      rows.push(el("tr", { class: "group" }, el("td", { colSpan: 5, textContent: p.group })));
+    // A group gets a heading when it is one: several processes, or a name of its own.
+    const members = sorted.filter((q) => q.group === p.group);
+    if (p.group !== lastGroup && (members.length > 1 || p.group !== p.name)) {
+      rows.push(el("tr", { class: "group" }, el("td", { colSpan: 9, textContent: p.group })));
     }
     lastGroup = p.group;
     const check = el("input", { type: "checkbox", className: "sel" });
@@ -96,6 +165,7 @@ function render() {
       el("td", { class: "name", textContent: spec(p) }),
       el("td", {}, el("span", { class: `state s-${p.statename}`, textContent: p.statename })),
       el("td", { class: "desc", textContent: describe(p) }),
+      ...statCells(p),
       buttons);
     tr.dataset.name = fullname(p);
     tr.dataset.state = p.statename;
@@ -157,6 +227,7 @@ function connect() {
     procs.clear();
     clockSkew = data.now - Math.floor(Date.now() / 1000);
     $("#ident").textContent = data.identification;
+    $("#version").textContent = data.version;
     for (const p of data.processes) procs.set(fullname(p), p);
     pools = data.pools || [];
     $("#conn").textContent = "live";
@@ -164,6 +235,7 @@ function connect() {
     render();
     renderPools();
   });
+  es.addEventListener("stats", (e) => onStats(JSON.parse(e.data)));
   es.addEventListener("pools", (e) => {
     pools = JSON.parse(e.data);
     renderPools();
@@ -208,6 +280,15 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll(".tab")) {
     b.onclick = () => logTarget && openLog(logTarget, b.dataset.channel);
   }
+  $("#logclear").onclick = async () => {
+    if (!logTarget) return;
+    if (!confirm(`Empty the logs of ${spec(logTarget)} (stdout, stderr and their backups)?`)) return;
+    const r = await post(`/program/clearlog/${encodeURIComponent(fullname(logTarget))}`);
+    if (r && r.success) {
+      $("#logtext").textContent = "";
+      toast(`Logs of ${spec(logTarget)} cleared`);
+    }
+  };
   $("#logclose").onclick = () => {
     if (logSource) logSource.close();
     logSource = null;

@@ -1,6 +1,7 @@
-// Drives the GUI in Debian's headless chromium: the page shows the programs (names escaped),
-// a stop changes the state on the page without a reload, listener pools show their listeners'
-// states, and the log viewer shows new lines.
+// Drives the GUI in Debian's headless chromium: the page says what it is, shows the programs
+// (names escaped) by group with restarts, CPU, memory and their history, a stop changes the
+// state on the page without a reload, listener pools show their listeners' states, and the log
+// viewer shows new lines, clears the log and closes.
 // Usage: node gui_test.mjs BASE_URL
 import { chromium } from "playwright-core";
 
@@ -20,7 +21,8 @@ try {
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   let dialogs = 0;
-  page.on("dialog", (d) => { dialogs++; d.dismiss(); });
+  // Clearing a log is confirmed; everything else (shutdown) is dismissed.
+  page.on("dialog", (d) => { dialogs++; d.message().startsWith("Empty the logs") ? d.accept() : d.dismiss(); });
   await page.goto(base + "/");
   const row = (name) => page.locator(`#procs tbody tr[data-name="${name}"]`);
   await row("web:web").waitFor({ timeout: 20000 });
@@ -33,7 +35,20 @@ try {
   if (await page.locator("td.name script").count() !== 0) await fail("markup injected");
   // Groups are shown as groups.
   if (await page.locator("tr.group td", { hasText: "workers" }).count() !== 1) await fail("no group row");
+  // The header says what this is.
+  if ((await page.locator("#ident").textContent()) !== "supervisor") await fail("no identifier");
+  if (!/^\d+\.\d+\.\d+/.test(await page.locator("#version").textContent())) await fail("no version");
+  if (!(await page.locator("header").textContent()).includes("identifier")) await fail("identifier not labelled");
   console.log("ok programs shown");
+
+  // CPU, memory and their history arrive every 2 s.
+  await page.waitForFunction(() => {
+    const tr = document.querySelector('#procs tbody tr[data-name="ticker:ticker"]');
+    return tr && /%$/.test(tr.querySelector(".cpu").textContent)
+      && /B$/.test(tr.querySelector(".mem").textContent)
+      && tr.querySelectorAll(".chart svg polyline").length === 2;
+  }, null, { timeout: 30000 });
+  console.log("ok stats and chart shown");
 
   // Stop from the page; the state changes without a reload.
   const navigations = [];
@@ -48,6 +63,7 @@ try {
   await page.waitForFunction(() =>
     document.querySelector('#procs tbody tr[data-name="web:web"] .state')?.textContent === "RUNNING",
     null, { timeout: 20000 });
+  if ((await row("web:web").locator(".restarts").textContent()) !== "1") await fail("restarts not counted");
   console.log("ok start seen live");
 
   // Event listener pools are shown with their listeners' protocol states.
@@ -71,6 +87,15 @@ try {
   await page.waitForFunction((n) => document.querySelector("#logtext").textContent.split("tick ").length > n + 2,
     before, { timeout: 20000 });
   console.log("ok log follows");
+
+  // Clear empties the log (after a confirmation); Close closes the panel.
+  await page.locator("#logclear").click();
+  await page.locator("#toast", { hasText: "cleared" }).waitFor({ timeout: 20000 });
+  const tail = await (await page.request.get(base + "/program/log/ticker:ticker/stdout")).text();
+  if (tail.startsWith("tick 1\n")) await fail("the log file was not cleared");
+  await page.locator("#logclose").click();
+  await page.locator("#logview").waitFor({ state: "hidden", timeout: 5000 });
+  console.log("ok log cleared and closed");
   await page.screenshot({ path: process.env.SCREENSHOT || "/tmp/supervisord-gui.png" });
   if (errors.length) await fail("page errors: " + errors.join("; "));
   console.log("all ok");

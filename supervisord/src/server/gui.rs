@@ -75,6 +75,7 @@ async fn snapshot(svc: &Service) -> Option<String> {
     let all = svc.processes().await.ok()?;
     Some(json::object(&[
         ("identification", json::string(&svc.identification())),
+        ("version", json::string(env!("CARGO_PKG_VERSION"))),
         ("now", crate::supervisor::wall_now().to_string()),
         ("processes", json::array(all.iter().map(process_json))),
         ("pools", pools(svc).await),
@@ -88,6 +89,32 @@ async fn pools(svc: &Service) -> String {
 /// How often the page's view of the listener pools is refreshed (listener states change with
 /// every event; one update a second is what a person can read).
 const POOLS_EVERY: Duration = Duration::from_secs(1);
+
+/// How often the page gets each process's memory and CPU (its charts' resolution).
+const STATS_EVERY: Duration = Duration::from_secs(2);
+
+/// Every running process's resident memory (bytes) and CPU time (seconds), from /proc: the
+/// page turns CPU time into a percentage between two samples.
+async fn stats(svc: &Service) -> Option<String> {
+    let all = svc.processes().await.ok()?;
+    let now = crate::supervisor::wall_now();
+    tokio::task::spawn_blocking(move || {
+        let rows = all.iter().filter(|p| p.info.pid > 0).filter_map(|p| {
+            let (rss, cpu) = super::metrics::proc_usage(p.info.pid)?;
+            Some(json::object(&[
+                (
+                    "name",
+                    json::string(&format!("{}:{}", p.info.group, p.info.name)),
+                ),
+                ("rss", format!("{rss:.0}")),
+                ("cpu", format!("{cpu:.2}")),
+            ]))
+        });
+        json::object(&[("now", now.to_string()), ("processes", json::array(rows))])
+    })
+    .await
+    .ok()
+}
 
 fn sse(event: &'static str, data: String) -> Result<SseEvent, Infallible> {
     Ok(SseEvent::default().event(event).data(data))
@@ -122,10 +149,12 @@ async fn events(State(svc): State<Service>) -> Response {
     };
     let mut every = tokio::time::interval(POOLS_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sample = tokio::time::interval(STATS_EVERY);
+    sample.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let last = pools(&svc).await;
     let updates = futures_util::stream::unfold(
-        (svc, sub, every, last),
-        |(svc, mut sub, mut every, mut last)| async move {
+        (svc, sub, every, sample, last),
+        |(svc, mut sub, mut every, mut sample, mut last)| async move {
             loop {
                 let ev = tokio::select! {
                     ev = sub.recv() => ev,
@@ -136,14 +165,19 @@ async fn events(State(svc): State<Service>) -> Response {
                         }
                         last.clone_from(&now);
                         let e = SseEvent::default().event("pools").data(now);
-                        return Some((Ok::<_, Infallible>(e), (svc, sub, every, last)));
+                        return Some((Ok::<_, Infallible>(e), (svc, sub, every, sample, last)));
+                    }
+                    _ = sample.tick() => {
+                        let Some(s) = stats(&svc).await else { continue };
+                        let e = SseEvent::default().event("stats").data(s);
+                        return Some((Ok::<_, Infallible>(e), (svc, sub, every, sample, last)));
                     }
                 };
                 match page_update(&svc, ev).await {
                     None => return None,
                     Some(None) => continue,
                     Some(Some(e)) => {
-                        return Some((Ok::<_, Infallible>(e), (svc, sub, every, last)));
+                        return Some((Ok::<_, Infallible>(e), (svc, sub, every, sample, last)));
                     }
                 }
             }

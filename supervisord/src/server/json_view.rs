@@ -22,6 +22,7 @@ pub(crate) fn process_json(p: &ProcessView) -> String {
         ("stdout_logfile", json::string(&i.stdout_logfile)),
         ("stderr_logfile", json::string(&i.stderr_logfile)),
         ("pid", i.pid.to_string()),
+        ("spawns", i.starts.to_string()),
     ])
 }
 

@@ -27,7 +27,7 @@ fn handle() -> Option<&'static PrometheusHandle> {
 }
 
 /// (resident bytes, CPU seconds) of a live process, from /proc.
-fn proc_usage(pid: i32) -> Option<(f64, f64)> {
+pub(super) fn proc_usage(pid: i32) -> Option<(f64, f64)> {
     use nix::unistd::{SysconfVar, sysconf};
     let page = sysconf(SysconfVar::PAGE_SIZE).ok().flatten()? as f64;
     let ticks = sysconf(SysconfVar::CLK_TCK).ok().flatten()? as f64;

@@ -24,6 +24,7 @@ pub(crate) fn routes(svc: Service) -> axum::Router {
         .route("/program/stop/{name}", post(stop))
         .route("/program/restart/{name}", post(restart))
         .route("/program/log/{name}/{channel}", get(log))
+        .route("/program/clearlog/{name}", post(clear_log))
         .route("/program/startPrograms", post(start_many))
         .route("/program/stopPrograms", post(stop_many))
         .route("/supervisor/shutdown", post(shutdown))
@@ -113,6 +114,12 @@ async fn stop(State(svc): State<Service>, Path(name): Path<String>) -> Reply {
 
 async fn restart(State(svc): State<Service>, Path(name): Path<String>) -> Reply {
     apply(&svc, &name, Op::Restart).await.map_err(FaultReply)?;
+    Ok(success())
+}
+
+/// Ours (the web GUI's Clear): empties a process's logs, as `clearProcessLogs`.
+async fn clear_log(State(svc): State<Service>, Path(name): Path<String>) -> Reply {
+    svc.clear_logs(&name).await.map_err(FaultReply)?;
     Ok(success())
 }
 
