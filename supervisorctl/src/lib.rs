@@ -7,11 +7,12 @@
 //! - `options`: serverurl and credentials discovery.
 //! - `client`: the connection, auth, and how failures are reported.
 //! - `commands`: one module per verb. `output`: formats and exit codes.
-//! - `shell`: the interactive mode.
+//! - `shell`: the interactive mode. `completions`: bash, zsh and fish scripts.
 
 pub mod cli;
 mod client;
 mod commands;
+mod completions;
 mod options;
 mod output;
 mod shell;
@@ -34,11 +35,21 @@ pub fn run(args: Vec<OsString>, prog: &str) -> i32 {
     match cli.action.first().map(String::as_str) {
         Some("completions") => {
             let shell = cli.action.get(1).map_or("", String::as_str);
+            if let Some(s) = completions::script(shell) {
+                print!("{s}");
+                return 0;
+            }
             if cli::print_completions(shell, prog) {
                 return 0;
             }
             eprintln!("Error: completions requires a shell: bash, zsh, fish, elvish or powershell");
             return 2;
+        }
+        Some("_actions") => {
+            for a in commands::actions() {
+                println!("{a}");
+            }
+            return 0;
         }
         Some("manpage") => {
             return match cli::print_man(prog) {
@@ -73,6 +84,12 @@ pub fn run(args: Vec<OsString>, prog: &str) -> i32 {
         // As in Python's supervisorctl, -i with an action runs the action only.
         if cli.action.is_empty() {
             shell::run(&mut ctl).await;
+            0
+        } else if cli.action.first().is_some_and(|a| a == "_names") {
+            // For completion scripts: quiet when the daemon can't be reached.
+            for n in shell::process_names(&mut ctl).await {
+                println!("{n}");
+            }
             0
         } else {
             ctl.onecmd(&cli.action).await;

@@ -49,7 +49,7 @@ impl Completer for Complete {
 }
 
 /// Process names (and `group:*`) for completion.
-async fn process_names(ctl: &mut Ctl) -> Vec<String> {
+pub(crate) async fn process_names(ctl: &mut Ctl) -> Vec<String> {
     let Ok(mut api) = ctl.api() else {
         return Vec::new();
     };
@@ -62,8 +62,9 @@ async fn process_names(ctl: &mut Ctl) -> Vec<String> {
     let mut names = Vec::new();
     for i in r.into_inner().processes {
         names.push(crate::output::namespec(&i.group, &i.name));
+        // `g:*` for real groups only (a program alone in its own group is just its name).
         let g = format!("{}:*", i.group);
-        if !names.contains(&g) {
+        if i.group != i.name && !names.contains(&g) {
             names.push(g);
         }
     }

@@ -173,6 +173,9 @@ enum Cmd {
     Init {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Replace FILE if it exists.
+        #[arg(long = "force")]
+        force: bool,
     },
 }
 
@@ -195,19 +198,13 @@ fn main() -> ExitCode {
         let code = supervisorctl::run(argv, "supervisord ctl");
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
-    if let Some(Cmd::Init { output }) = &cli.command {
+    if let Some(Cmd::Init { output, force }) = &cli.command {
         return match output {
             None => {
                 print!("{SAMPLE_CONFIG}");
                 ExitCode::SUCCESS
             }
-            Some(p) => match std::fs::write(p, SAMPLE_CONFIG) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("Error: can't write {}: {e}", p.display());
-                    ExitCode::from(2)
-                }
-            },
+            Some(p) => init(p, *force),
         };
     }
     for f in &cli.env_file {
@@ -310,6 +307,42 @@ fn main() -> ExitCode {
                 r.failed(&format!("{e:#}"));
             }
             eprintln!("Error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `init -o FILE`: writes the sample, never over a file unless told, and says what next.
+fn init(path: &std::path::Path, force: bool) -> ExitCode {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true);
+    if force {
+        open.create(true).truncate(true);
+    } else {
+        open.create_new(true);
+    }
+    let written = open.open(path).and_then(|mut f| {
+        use std::io::Write;
+        f.write_all(SAMPLE_CONFIG.as_bytes())
+    });
+    match written {
+        Ok(()) => {
+            let shown = path.display();
+            println!("wrote a sample configuration to {shown}");
+            println!("run it:      supervisord -c {shown}");
+            println!("web GUI:     http://127.0.0.1:9001");
+            println!("control it:  supervisorctl -c {shown} status");
+            ExitCode::SUCCESS
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            eprintln!(
+                "Error: {} exists; not replaced (use --force to replace it)",
+                path.display()
+            );
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("Error: can't write {}: {e}", path.display());
             ExitCode::from(2)
         }
     }

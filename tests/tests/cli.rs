@@ -84,15 +84,51 @@ fn check_prints_programs_in_start_order_and_validates() {
 #[test]
 fn init_writes_a_sample_that_runs() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err) = run(&["init", "-o", "sample.conf"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("wrote a sample configuration to sample.conf\n"),
+        "{out}"
+    );
+    assert!(out.contains("http://127.0.0.1:9001"), "{out}");
+    // An existing file is kept unless --force.
+    std::fs::write(dir.path().join("sample.conf"), "mine").expect("write");
     let (code, _, err) = run(&["init", "-o", "sample.conf"], dir.path());
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("sample.conf exists; not replaced (use --force"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("sample.conf")).expect("read"),
+        "mine"
+    );
+    let (code, _, err) = run(&["init", "--force", "-o", "sample.conf"], dir.path());
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = run(&["--check", "-c", "sample.conf"], dir.path());
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("clock:clock"), "{out}");
-    // And the daemon runs it.
-    let text = std::fs::read_to_string(dir.path().join("sample.conf")).expect("read");
-    let mut d = Daemon::start(&text.replace("%(here)s/supervisord.log", "%(here)s/main.log"));
+    // And the daemon runs it: the clock ticks, the crasher goes FATAL, the workers run, the
+    // GUI's port answers (a free one here, 9001 in the sample).
+    let port = tests::free_port();
+    let text = std::fs::read_to_string(dir.path().join("sample.conf"))
+        .expect("read")
+        .replace("%(here)s/supervisord.log", "%(here)s/main.log")
+        .replace("127.0.0.1:9001", &format!("127.0.0.1:{port}"));
+    let mut d = Daemon::start(&text);
     d.wait_log("success: clock entered RUNNING state");
+    d.wait_log("gave up: crasher entered FATAL state");
+    d.wait_log("success: worker_1 entered RUNNING state");
+    let r = tests::curl(&[&format!("http://127.0.0.1:{port}/")]);
+    assert!(
+        r.starts_with("HTTP/1.1 200") && r.contains("supervisord"),
+        "{r}"
+    );
+    let out = d.ctl(&["status"]);
+    assert!(
+        out.stdout.contains("workers:worker_0") && out.stdout.contains("FATAL"),
+        "{out:?}"
+    );
     assert_eq!(d.stop(), 0);
 }
 

@@ -731,3 +731,89 @@ fn interactive_shell_in_a_terminal() {
     });
     let _ = tmux(&["kill-session", "-t", &session]);
 }
+
+#[test]
+fn shell_completions_offer_actions_options_and_the_daemons_names() {
+    let d = tests::daemon();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = format!(
+        "{}:{}",
+        tests::bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let url = d.url();
+    let script = |shell: &str| {
+        let out = run_ctl(&["completions", shell]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let f = dir.path().join(format!("supervisorctl.{shell}"));
+        std::fs::write(&f, out.stdout).expect("write");
+        f
+    };
+    let run = |shell: &str, program: String| {
+        let o = std::process::Command::new(shell)
+            .args(["-c", &program])
+            .env("PATH", &path)
+            .output()
+            .unwrap_or_else(|e| panic!("run {shell}: {e}"));
+        assert!(
+            o.status.success(),
+            "{shell}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut v: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or(l).to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    // Each shell completes the words after `supervisorctl -s URL`.
+    let cases: [(&str, &[&str]); 4] = [
+        ("res", &["restart"]),
+        ("restart lon", &["longrun"]),
+        ("stop grp", &["grp:*", "grp:ga", "grp:gb"]),
+        ("--js", &["--json"]),
+    ];
+    let bash = script("bash");
+    let zsh = script("zsh");
+    let fish = script("fish");
+    for (line, want) in cases {
+        let words: Vec<&str> = ["supervisorctl", "-s", &url]
+            .into_iter()
+            .chain(line.split(' '))
+            .collect();
+        let quoted = words
+            .iter()
+            .map(|w| format!("'{w}'"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let got = run(
+            "bash",
+            format!(
+                "source {}; COMP_WORDS=({quoted}); COMP_CWORD={}; _supervisorctl; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                bash.display(),
+                words.len() - 1
+            ),
+        );
+        assert_eq!(got, want, "bash: {line}");
+        let got = run(
+            "zsh",
+            format!(
+                "compdef() {{ :; }}; compadd() {{ [[ $1 == -- ]] && shift; printf '%s\\n' \"$@\"; }}; source {}; words=({quoted}); CURRENT={}; _supervisorctl | grep -- '^{}'",
+                zsh.display(),
+                words.len(),
+                words[words.len() - 1]
+            ),
+        );
+        assert_eq!(got, want, "zsh: {line}");
+        let got = run(
+            "fish",
+            format!(
+                "source {}; complete -C\"{}\"",
+                fish.display(),
+                words.join(" ")
+            ),
+        );
+        assert_eq!(got, want, "fish: {line}");
+    }
+}

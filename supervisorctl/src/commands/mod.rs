@@ -20,6 +20,15 @@ use crate::output;
 
 pub(crate) use help::{COMMANDS, EXTRA_COMMANDS};
 
+/// Every action a command line may start with (for completion scripts).
+pub(crate) fn actions() -> impl Iterator<Item = &'static str> {
+    COMMANDS
+        .iter()
+        .chain(EXTRA_COMMANDS)
+        .chain(&["completions", "manpage"])
+        .copied()
+}
+
 /// The client's state across commands (one in command mode, many in the shell).
 pub(crate) struct Ctl {
     pub opts: Options,
