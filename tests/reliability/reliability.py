@@ -309,6 +309,17 @@ class Probe:
         return None if self.failed or not self.times else max(self.times)
 
 
+def probed(d, client, n):
+    """Runs `client(k)` in n threads while a Probe times getState: the slowest answer."""
+    probe = Probe(d)
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return probe.stop()
+
+
 def state_of(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -428,13 +439,7 @@ def concurrent_clients(kind, bins, clients, secs):
                 with lock:
                     counts["ok" if (r or "").endswith("200 OK") else "bad"] += 1
 
-        probe = Probe(d)
-        threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        slowest = probe.stop()
+        slowest = probed(d, client, clients)
         return counts["bad"], counts["ok"], slowest
     finally:
         d.stop()
@@ -499,13 +504,7 @@ def info_flood(kind, bins, programs, clients, secs):
                 if (call(d.sock, "supervisor.getAllProcessInfo", timeout=30) or "").endswith("200 OK"):
                     done[k] += 1
 
-        probe = Probe(d)
-        threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        slowest = probe.stop()
+        slowest = probed(d, client, clients)
         return sum(done), (status_kb(d.pid, "VmRSS") - before) / 1024, slowest
     finally:
         d.stop()

@@ -274,6 +274,22 @@ fn a_deeply_nested_request_is_refused_and_the_daemon_lives_on() {
     assert_eq!(d.stop(), 0);
 }
 
+/// Runs `tests/python/SCRIPT SOCKET ARGS…` (the venv's Python) against `d`: its stdout.
+fn python_against(d: &Daemon, script: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(tests::venv_python())
+        .arg(tests::repo_root().join("tests/python").join(script))
+        .arg(d.path("supervisor.sock"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn get_all_config_info_is_pythons_key_for_key() {
     let conf = r#"
@@ -322,19 +338,8 @@ fn get_all_config_info_is_pythons_key_for_key() {
         events=PROCESS_STATE
         "#;
     let dump = |d: &Daemon, drop: &[&str]| {
-        let out = std::process::Command::new(tests::venv_python())
-            .arg(tests::repo_root().join("tests/python/config_info.py"))
-            .arg(d.path("supervisor.sock"))
-            .arg(d.dir.path())
-            .args(drop)
-            .output()
-            .expect("run config_info.py");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let dir = d.dir.path().to_string_lossy().into_owned();
+        python_against(d, "config_info.py", &[&[dir.as_str()], drop].concat())
     };
     let mut py = Daemon::start_python(conf);
     py.wait_log("success: plain entered RUNNING state");
@@ -378,19 +383,7 @@ fn faults_are_pythons_word_for_word() {
         command=sleep 600
         autostart=false
         "#;
-    let run = |d: &Daemon| {
-        let out = std::process::Command::new(tests::venv_python())
-            .arg(tests::repo_root().join("tests/python/faults.py"))
-            .arg(d.path("supervisor.sock"))
-            .output()
-            .expect("run faults.py");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = |d: &Daemon| python_against(d, "faults.py", &[]);
     let settle = |d: &mut Daemon| {
         for p in ["sleeper", "nolog", "a"] {
             d.wait_log(&format!("success: {p} entered RUNNING state"));

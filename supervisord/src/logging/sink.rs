@@ -154,22 +154,25 @@ impl LogSink {
         })
     }
 
+    /// `data` without ANSI escapes when `strip_ansi` is set.
+    fn stripped<'a>(&self, data: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        if self.strip_ansi && data.contains(&0x1b) {
+            std::borrow::Cow::Owned(strip_escapes(data))
+        } else {
+            std::borrow::Cow::Borrowed(data)
+        }
+    }
+
     /// supervisor's main-log line for a chunk of output (at debug):
     /// `'web' stdout output:` and the text, ANSI stripped if asked, `Undecodable: b'…'` when
     /// it is not UTF-8.
     pub fn mainlog_text(&self, data: &[u8]) -> String {
-        let stripped;
-        let data = if self.strip_ansi && data.contains(&0x1b) {
-            stripped = strip_escapes(data);
-            &stripped[..]
-        } else {
-            data
-        };
-        let text = match std::str::from_utf8(data) {
+        let data = self.stripped(data);
+        let text = match std::str::from_utf8(&data) {
             Ok(t) => t.to_owned(),
             Err(_) => format!(
                 "Undecodable: {}",
-                crate::events::protocol::python_bytes_repr(data)
+                crate::events::protocol::python_bytes_repr(&data)
             ),
         };
         format!(
@@ -187,13 +190,8 @@ impl LogSink {
     /// Writes one chunk of output of process `pid` everywhere. Returns messages for the main
     /// log (a file target's first failure, and its recovery).
     pub fn write(&mut self, data: &[u8], pid: i32) -> Vec<Report> {
-        let stripped;
-        let data = if self.strip_ansi && data.contains(&0x1b) {
-            stripped = strip_escapes(data);
-            &stripped[..]
-        } else {
-            data
-        };
+        let stripped = self.stripped(data);
+        let data = &stripped[..];
         self.followers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
