@@ -140,12 +140,17 @@ def lines_lost(kind, bins, mb):
                f"stdout_logfile_maxbytes={per_file}\nstdout_logfile_backups={backups}\n", bins)
     try:
         def complete():
-            try:
-                with open(f"{work}/out.log", "rb") as f:
-                    f.seek(max(0, os.path.getsize(f"{work}/out.log") - 40))
-                    return b"%019d\n" % lines in f.read()
-            except OSError:
-                return False
+            # The last line ends the current file, or the one just rotated (a file that
+            # reaches maxbytes exactly is rotated at once).
+            for name in ("out.log", "out.log.1"):
+                try:
+                    with open(f"{work}/{name}", "rb") as f:
+                        f.seek(max(0, os.path.getsize(f"{work}/{name}") - 40))
+                        if f.read().endswith(b"%019d\n" % lines):
+                            return True
+                except OSError:
+                    pass
+            return False
         wait_until("the last line", lambda: complete() or d.proc.poll() is not None,
                    timeout=600, step=0.2)
         if d.proc.poll() is not None:
