@@ -112,6 +112,9 @@ impl Signal {
         if let Some((n, _)) = NAMES.iter().find(|(_, v)| *v == self.0) {
             return (*n).to_owned();
         }
+        if self.0 < libc::SIGRTMIN() {
+            return self.0.to_string();
+        }
         format!("RTMIN+{}", self.0 - libc::SIGRTMIN())
     }
 }

@@ -10,17 +10,27 @@ const SWITCHES: &str = "-i --interactive --json -h --help -V --version";
 
 const BASH: &str = r#"# bash completion for supervisorctl (supervisorctl completions bash)
 _supervisorctl() {
-    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} i w action=0
-    local -a pass=()
+    # The words as typed: bash's own split (COMP_WORDS) also breaks at ':' and '=', which every
+    # unix:// URL and group:name has.
+    local line=${COMP_LINE:0:COMP_POINT} cur prev i w action=0
+    local -a words pass=()
+    read -ra words <<< "$line"
+    [[ $line == *[[:space:]] ]] && words+=("")
+    cur=${words[${#words[@]}-1]}
+    prev=${words[${#words[@]}-2]}
     case " @VALUED@ " in *" $prev "*)
         COMPREPLY=($(compgen -f -- "$cur")); return;;
     esac
-    for ((i = 1; i < COMP_CWORD; i++)); do
-        w=${COMP_WORDS[i]}
+    for ((i = 1; i < ${#words[@]} - 1; i++)); do
+        w=${words[i]}
         case " @VALUED@ " in
-            *" $w "*) pass+=("$w" "${COMP_WORDS[i+1]}"); ((i++)); continue;;
+            *" $w "*) pass+=("$w" "${words[i+1]}"); ((i++)); continue;;
         esac
-        case $w in -*) ;; *) action=$i; break;; esac
+        case $w in
+            --*=*) pass+=("$w");;
+            -*) ;;
+            *) action=$i; break;;
+        esac
     done
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "@VALUED@ @SWITCHES@" -- "$cur"))
@@ -29,9 +39,10 @@ _supervisorctl() {
     else
         COMPREPLY=($(compgen -W "$(supervisorctl "${pass[@]}" _names 2>/dev/null)" -- "$cur"))
     fi
-    # `group:name`: bash splits words at ':'; bash-completion knows how to undo that.
-    if declare -F __ltrim_colon_completions >/dev/null; then
-        __ltrim_colon_completions "$cur"
+    # bash replaces only what follows the word's last ':' or '=': offer that part.
+    local head=${cur%"${cur##*[:=]}"}
+    if [[ -n $head ]]; then
+        COMPREPLY=("${COMPREPLY[@]#"$head"}")
     fi
 }
 complete -F _supervisorctl supervisorctl

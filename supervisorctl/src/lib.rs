@@ -86,8 +86,15 @@ pub fn run(args: Vec<OsString>, prog: &str) -> i32 {
             shell::run(&mut ctl).await;
             0
         } else if cli.action.first().is_some_and(|a| a == "_names") {
-            // For completion scripts: quiet when the daemon can't be reached.
-            for n in shell::process_names(&mut ctl).await {
+            // For completion scripts: quiet, and quick, when the daemon can't be reached (a Tab
+            // must not hang the shell).
+            let names = tokio::time::timeout(
+                std::time::Duration::from_secs(3),
+                shell::process_names(&mut ctl),
+            )
+            .await
+            .unwrap_or_default();
+            for n in names {
                 println!("{n}");
             }
             0

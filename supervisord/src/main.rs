@@ -428,21 +428,30 @@ fn daemonize_now(
         }
         ForkResult::Child => {
             drop(r);
-            setsid().context("can't daemonize: setsid")?;
-            if let Some(dir) = directory {
-                std::env::set_current_dir(dir)
-                    .with_context(|| format!("can't chdir into {}", dir.display()))?;
+            let ready = supervisord::readiness::Readiness::pipe(w);
+            let detached = (|| -> anyhow::Result<()> {
+                setsid().context("can't daemonize: setsid")?;
+                if let Some(dir) = directory {
+                    std::env::set_current_dir(dir)
+                        .with_context(|| format!("can't chdir into {}", dir.display()))?;
+                }
+                let null = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open("/dev/null")
+                    .context("can't daemonize: /dev/null")?;
+                nix::unistd::dup2_stdin(&null)
+                    .and_then(|()| nix::unistd::dup2_stdout(&null))
+                    .and_then(|()| nix::unistd::dup2_stderr(&null))
+                    .context("can't daemonize: dup2")?;
+                Ok(())
+            })();
+            if let Err(e) = detached {
+                // The parent prints it (once) and exits 2.
+                ready.failed(&format!("{e:#}"));
+                std::process::exit(2);
             }
-            let null = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-                .context("can't daemonize: /dev/null")?;
-            nix::unistd::dup2_stdin(&null)
-                .and_then(|()| nix::unistd::dup2_stdout(&null))
-                .and_then(|()| nix::unistd::dup2_stderr(&null))
-                .context("can't daemonize: dup2")?;
-            Ok(supervisord::readiness::Readiness::pipe(w))
+            Ok(ready)
         }
     }
 }

@@ -334,6 +334,23 @@ fn a_reload_re_creates_the_servers_that_changed() {
     assert_eq!(mode, 0o770);
     assert!(d.ctl(&["status", "sleeper"]).stdout.contains("RUNNING"));
 
+    // The same port on another address (`localhost` is 127.0.0.1, and ::1 where there is
+    // IPv6): the old socket closes first, the new one serves.
+    d.write_config(&body(
+        &unix1,
+        &format!("[inet_http_server]\nport=localhost:{p2}\nusername=u\npassword=p"),
+    ));
+    d.signal(SIGHUP);
+    // Announced: the socket (start), port 1, the socket and port 2, the socket and this.
+    d.wait_log_count("RPC interface 'supervisor' initialized", 6);
+    assert_eq!(status(p2, &["-u", "u:p"]), "200");
+    assert!(
+        !d.log()
+            .contains(&format!("port=localhost:{p2}: can't bind")),
+        "{}",
+        d.log()
+    );
+
     // A port that can't be bound: said in the main log, and port 2 keeps serving.
     let taken = std::net::TcpListener::bind(("127.0.0.1", p3)).expect("bind");
     d.write_config(&body(

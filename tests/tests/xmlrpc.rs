@@ -405,3 +405,31 @@ fn faults_are_pythons_word_for_word() {
     );
     assert_eq!(d.stop(), 0);
 }
+
+#[test]
+fn a_start_that_waits_for_its_restart_pause_is_no_spawn_error() {
+    // FATAL with a spawn error ("Exited too quickly"), then started again within restartpause:
+    // the start is scheduled, and the old error is no answer to it.
+    let mut d = Daemon::start(
+        "[program:quick]\ncommand=sh -c 'exit 1'\nstartsecs=1\nstartretries=0\nrestartpause=60\n",
+    );
+    d.wait_log("gave up: quick entered FATAL state");
+    let out = std::process::Command::new(tests::venv_python())
+        .args([
+            "-c",
+            "import sys, xmlrpc.client\n\
+             from supervisor.xmlrpc import SupervisorTransport\n\
+             p = xmlrpc.client.ServerProxy('http://x', SupervisorTransport(None, None, 'unix://' + sys.argv[1]))\n\
+             print(p.supervisor.startProcess('quick', False))",
+        ])
+        .arg(d.path("supervisor.sock"))
+        .output()
+        .expect("python");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "True",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(d.stop(), 0);
+}

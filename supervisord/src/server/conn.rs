@@ -10,7 +10,7 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -146,7 +146,21 @@ async fn secure<Io>(
     if first != tls::HANDSHAKE {
         let _ = tokio::time::timeout(HEAD, async {
             io.write_all(tls::PLAIN_HTTP_ANSWER).await?;
-            io.shutdown().await
+            io.shutdown().await?;
+            // Closing with the request unread would reset the connection, and the client
+            // might never see the answer: read what it sent (a little, briefly) first.
+            let mut sink = [0u8; 4096];
+            let mut left: usize = 64 * 1024;
+            let drain = async {
+                while left > 0 {
+                    match io.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => left = left.saturating_sub(n),
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+            Ok::<(), std::io::Error>(())
         })
         .await;
         return;

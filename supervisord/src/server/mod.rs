@@ -46,6 +46,18 @@ struct Running<C> {
     /// Stops accepting (a child of the daemon's shutdown).
     stop: CancellationToken,
     setup: watch::Sender<conn::Setup>,
+    /// The accept loops, which own the sockets.
+    accepting: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl<C> Running<C> {
+    /// Stops accepting and waits until the sockets are closed (open connections go on).
+    async fn close(self) {
+        self.stop.cancel();
+        for h in self.accepting {
+            let _ = h.await;
+        }
+    }
 }
 
 fn creds(user: &Option<String>, pass: &Option<String>) -> Option<Arc<Credentials>> {
@@ -178,18 +190,19 @@ impl Servers {
     ) -> Result<Running<UnixHttpServer>, String> {
         let (setup, rx) = watch::channel(self.setup(&u.username, &u.password, None).await?);
         let stop = self.shutdown.child_token();
-        self.tasks.spawn(conn::serve(
+        let accepting = vec![self.tasks.spawn(conn::serve(
             l,
             rx,
             stop.clone(),
             self.shutdown.clone(),
             self.tasks.clone(),
-        ));
+        ))];
         announce("unix_http_server", u.username.is_some());
         Ok(Running {
             cfg: u.clone(),
             stop,
             setup,
+            accepting,
         })
     }
 
@@ -201,20 +214,24 @@ impl Servers {
     ) -> Result<Running<InetHttpServer>, String> {
         let (setup, rx) = watch::channel(self.setup(&i.username, &i.password, tls).await?);
         let stop = self.shutdown.child_token();
-        for l in ls {
-            self.tasks.spawn(conn::serve(
-                l,
-                rx.clone(),
-                stop.clone(),
-                self.shutdown.clone(),
-                self.tasks.clone(),
-            ));
-        }
+        let accepting = ls
+            .into_iter()
+            .map(|l| {
+                self.tasks.spawn(conn::serve(
+                    l,
+                    rx.clone(),
+                    stop.clone(),
+                    self.shutdown.clone(),
+                    self.tasks.clone(),
+                ))
+            })
+            .collect();
         announce("inet_http_server", i.username.is_some());
         Ok(Running {
             cfg: i.clone(),
             stop,
             setup,
+            accepting,
         })
     }
 
@@ -248,8 +265,9 @@ impl Servers {
             (Some(old), Some(n)) if old.cfg.file == n.file => {
                 // Same socket: new mode and owner now, new credentials for new connections.
                 let res = async {
+                    let setup = self.setup(&n.username, &n.password, None).await?;
                     set_mode(n)?;
-                    self.setup(&n.username, &n.password, None).await
+                    Ok::<_, String>(setup)
                 }
                 .await;
                 match res {
@@ -274,8 +292,9 @@ impl Servers {
                 };
                 match running {
                     Ok(r) => {
-                        old.stop.cancel();
-                        let _ = std::fs::remove_file(&old.cfg.file);
+                        let file = old.cfg.file.clone();
+                        old.close().await;
+                        let _ = std::fs::remove_file(&file);
                         self.unix = Some(r);
                     }
                     Err(e) => {
@@ -292,8 +311,9 @@ impl Servers {
         match (self.inet.take(), new) {
             (None, None) => {}
             (Some(old), None) => {
-                old.stop.cancel();
-                tracing::info!("[inet_http_server] removed: port {} closed", old.cfg.port);
+                let port = old.cfg.port.clone();
+                old.close().await;
+                tracing::info!("[inet_http_server] removed: port {port} closed");
             }
             (None, Some(n)) => {
                 let tls = open_tls(n)?;
@@ -323,6 +343,35 @@ impl Servers {
                     }
                 }
             }
+            // The same port on other addresses (`*:9001` → `127.0.0.1:9001`): the old sockets
+            // would collide with the new ones, so they close first, and are bound again if
+            // the new ones can't be.
+            (Some(old), Some(n)) if old.cfg.port_number == n.port_number => {
+                let tls = match open_tls(n) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.inet = Some(old);
+                        return Err(e);
+                    }
+                };
+                let old_cfg = old.cfg.clone();
+                old.close().await;
+                let bound = bind_inet(n).await;
+                let (cfg, ls, tls, outcome) = match bound {
+                    Ok(ls) => (n.clone(), ls, tls, Ok(())),
+                    Err(e) => match bind_inet(&old_cfg).await {
+                        Ok(ls) => (old_cfg.clone(), ls, open_tls(&old_cfg)?, Err(e)),
+                        Err(again) => {
+                            crate::crit!(
+                                "{e}; and the previous address can't be bound again ({again}): [inet_http_server] is not serving"
+                            );
+                            return Ok(());
+                        }
+                    },
+                };
+                self.inet = Some(self.serve_inet(&cfg, ls, tls).await?);
+                return outcome;
+            }
             (Some(old), Some(n)) => {
                 let running = async {
                     let tls = open_tls(n)?;
@@ -332,7 +381,7 @@ impl Servers {
                 .await;
                 match running {
                     Ok(r) => {
-                        old.stop.cancel();
+                        old.close().await;
                         self.inet = Some(r);
                     }
                     Err(e) => {

@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
         environ: vec![("HOME".into(), "/root".into())],
         host_node_name: "fuzz".into(),
         cwd: d.clone(),
+        overrides: Default::default(),
     };
     let _ = load_str(text, &d.join("supervisord.conf"), &opts);
 });

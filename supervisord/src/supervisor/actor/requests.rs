@@ -168,9 +168,11 @@ impl Supervisor {
             return;
         };
         let result = match op {
-            Op::Start => self
-                .precheck(i, name)
-                .and_then(|prepared| self.start(i, prepared)),
+            Op::Start => self.precheck(i, name).and_then(|prepared| {
+                // A spawn error is this start's own: an earlier one says nothing about it.
+                self.procs[i].spawnerr.clear();
+                self.start(i, prepared)
+            }),
             Op::Stop => self.stop_request(i),
             Op::Restart => self.restart(i, name),
         };
