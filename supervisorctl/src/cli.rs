@@ -27,7 +27,7 @@ pub struct Cli {
     /// Password for the server's basic auth (`-P` is the Go supervisord's spelling).
     #[arg(short = 'p', long = "password", visible_short_alias = 'P')]
     pub password: Option<String>,
-    /// PEM file of CA certificates to trust for an https:// server (besides the system's).
+    /// PEM file of the CA certificates to trust for an https:// server (instead of the system's).
     #[arg(long = "cafile", value_name = "FILE")]
     pub cafile: Option<PathBuf>,
     /// Start the interactive shell after running the action.

@@ -64,8 +64,12 @@ pub(crate) fn connect(
     let mut endpoint =
         Endpoint::from_shared(url.to_owned()).map_err(|e| format!("bad server URL {url}: {e}"))?;
     if url.starts_with("https://") {
-        // The system's roots, and the given CA (a private one, typically) besides.
-        let mut tls = ClientTlsConfig::new().with_native_roots();
+        // The given CA alone, as curl's --cacert and Python's cafile (and no reading of the
+        // system's store on every command); else the system's roots.
+        let mut tls = ClientTlsConfig::new();
+        if cafile.is_none() {
+            tls = tls.with_native_roots();
+        }
         if let Some(f) = cafile {
             let pem = std::fs::read(f).map_err(|e| format!("cafile {}: {e}", f.display()))?;
             if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {

@@ -16,7 +16,7 @@ pub(crate) struct Options {
     pub password: Option<String>,
     pub prompt: String,
     pub history_file: Option<PathBuf>,
-    /// CA certificates to trust for an `https://` server, besides the system's.
+    /// CA certificates to trust for an `https://` server, instead of the system's.
     pub cafile: Option<PathBuf>,
 }
 
