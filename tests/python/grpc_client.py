@@ -36,6 +36,34 @@ def check(cond, what):
     print("ok " + what)
 
 
+def subscribe(req):
+    """Subscribe, and return once the daemon is known to send to this subscriber: a stream
+    starts on the server some time after the call, and what happens before is not sent. A
+    "sync" remote event is sent until one arrives (later ones may still come: skip them)."""
+    import threading
+    events = api.Subscribe(req)
+    arrived = threading.Event()
+
+    def ping():
+        while not arrived.wait(0.05):
+            api.SendRemoteCommEvent(pb.SendRemoteCommEventRequest(type="sync", data=""))
+
+    t = threading.Thread(target=ping, daemon=True)
+    t.start()
+    for ev in events:
+        if ev.WhichOneof("kind") == "remote_communication" and ev.remote_communication.type == "sync":
+            break
+    arrived.set()
+    t.join()
+    return events
+
+
+def not_sync(events):
+    return (ev for ev in events
+            if not (ev.WhichOneof("kind") == "remote_communication"
+                    and ev.remote_communication.type == "sync"))
+
+
 v = api.GetVersion(pb.GetVersionRequest())
 check(v.api_version == "3.0", "GetVersion api 3.0")
 infos = api.GetAllProcessInfo(pb.GetAllProcessInfoRequest()).processes
@@ -60,10 +88,10 @@ except grpc.RpcError as e:
     check(e.details() == "BAD_NAME: nosuch", "fault string")
 res = api.StartProcessGroup(pb.StartProcessGroupRequest(name="py", wait=True)).results
 check(list(res) == [], "nothing to start in a running group")
-events = api.Subscribe(pb.SubscribeRequest())
+events = subscribe(pb.SubscribeRequest())
 api.StopProcess(pb.StopProcessRequest(name="py", wait=False))
 seen = []
-for ev in events:
+for ev in not_sync(events):
     if ev.WhichOneof("kind") == "process_state_changed":
         seen.append(ev.process_state_changed.to_state)
         if ev.process_state_changed.to_state == pb.PROCESS_STATE_STOPPED:
@@ -76,10 +104,10 @@ import xmlrpc.client  # noqa: E402
 from supervisor.xmlrpc import SupervisorTransport  # noqa: E402
 xproxy = xmlrpc.client.ServerProxy(
     "http://127.0.0.1", transport=SupervisorTransport(None, None, "unix://" + socket_path))
-events = api.Subscribe(pb.SubscribeRequest())
+events = subscribe(pb.SubscribeRequest())
 check(xproxy.supervisor.sendRemoteCommEvent("deploy", "version 42") is True,
       "sendRemoteCommEvent returns True")
-for ev in events:
+for ev in not_sync(events):
     if ev.WhichOneof("kind") == "remote_communication":
         rc = ev.remote_communication
         check(rc.type == "deploy" and rc.data == "version 42",
@@ -89,10 +117,10 @@ events.cancel()
 
 # The gRPC equivalent, and a filter by type: the state changes between are not sent, the
 # remote event is, typed, with supervisor's name and payload.
-events = api.Subscribe(pb.SubscribeRequest(events=["remote_communication"]))
+events = subscribe(pb.SubscribeRequest(events=["remote_communication"]))
 api.StartProcess(pb.StartProcessRequest(name="py", wait=True))
 api.SendRemoteCommEvent(pb.SendRemoteCommEventRequest(type="t", data="line 1\nline 2"))
-ev = next(events)
+ev = next(not_sync(events))
 check(ev.WhichOneof("kind") == "remote_communication" and ev.type_name == "REMOTE_COMMUNICATION"
       and ev.payload == "type:t\nline 1\nline 2", "SendRemoteCommEvent, Subscribe filtered by type")
 events.cancel()
