@@ -99,16 +99,29 @@ pub fn expand(s: &str, exp: &Expansions) -> Result<String, String> {
     Ok(out)
 }
 
+/// The widest `%(x)NNd` expansion taken (names are rarely wider than a few characters).
+const MAX_WIDTH: usize = 4096;
+
 fn format_one(value: &ExpValue, spec: &str, conv: char) -> Result<String, String> {
     let left = spec.contains('-');
     let zero = spec.starts_with('0') || spec.contains("+0") || spec.contains(" 0");
     let plus = spec.contains('+');
-    let width: usize = spec
+    let digits = spec
         .trim_start_matches(['-', '+', ' ', '#', '0'])
         .split('.')
         .next()
-        .and_then(|w| w.parse().ok())
-        .unwrap_or(0);
+        .unwrap_or("");
+    // Python would try to build the string (and fail with MemoryError past what fits): a
+    // width no name needs is refused before anything is allocated.
+    let width: usize = match digits.parse() {
+        Ok(w) if w <= MAX_WIDTH => w,
+        Err(_) if digits.is_empty() => 0,
+        _ => {
+            return Err(format!(
+                "format width {digits} is too large (at most {MAX_WIDTH})"
+            ));
+        }
+    };
     let body = match (conv, value) {
         ('s', ExpValue::Str(v)) => v.clone(),
         ('s', ExpValue::Int(v)) => v.to_string(),
@@ -192,5 +205,21 @@ mod tests {
         );
         assert!(expand("50%", &exp()).is_err());
         assert!(expand("%(program_name)d", &exp()).is_err());
+    }
+
+    #[test]
+    fn a_huge_width_is_refused_not_allocated() {
+        // Found by the config fuzzer (an allocation of 3.8 EB).
+        let err = expand("%(process_num)000003853698980976496147d", &exp()).expect_err("width");
+        assert!(
+            err.contains("format width 3853698980976496147 is too large"),
+            "{err}"
+        );
+        let err = expand("%(here)99999999999999999999999s", &exp()).expect_err("width");
+        assert!(err.contains("is too large (at most 4096)"), "{err}");
+        assert_eq!(
+            expand("%(process_num)04096d", &exp()).map(|s| s.len()),
+            Ok(4096)
+        );
     }
 }

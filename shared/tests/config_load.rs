@@ -434,3 +434,13 @@ fn a_repeated_section_is_merged_with_a_warning_naming_both_places() {
     );
     assert!(w.contains(&expected), "{w:#?}");
 }
+
+#[test]
+fn a_format_width_no_name_needs_is_a_config_error() {
+    let e =
+        err("[program:x]\ncommand=x\nprocess_name=%(program_name)s_%(process_num)0999999999d\n");
+    assert!(
+        e.contains("process_name") && e.contains("format width 999999999 is too large"),
+        "{e}"
+    );
+}
