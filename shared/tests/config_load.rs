@@ -354,7 +354,11 @@ fn tls_files_and_the_ctl_cafile() {
     let (d, c) = ok(
         "[inet_http_server]\nport=:9443\ncertfile=tls/cert.pem\nkeyfile=/etc/k.pem\n[supervisorctl]\ncafile=/etc/ca.pem\n",
     );
-    let tls = c.inet_http_server.unwrap().tls.unwrap();
+    let tls = c
+        .inet_http_server
+        .expect("inet_http_server")
+        .tls
+        .expect("tls");
     assert_eq!(tls.certfile, d.path().join("tls/cert.pem"));
     assert_eq!(tls.keyfile, Path::new("/etc/k.pem"));
     assert_eq!(
@@ -363,7 +367,7 @@ fn tls_files_and_the_ctl_cafile() {
     );
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     let (_, c) = ok("[inet_http_server]\nport=:9001\n");
-    assert!(c.inet_http_server.unwrap().tls.is_none());
+    assert!(c.inet_http_server.expect("inet_http_server").tls.is_none());
     for half in ["certfile=c.pem", "keyfile=k.pem"] {
         let e = err(&format!("[inet_http_server]\nport=:9001\n{half}\n"));
         assert!(
@@ -415,15 +419,16 @@ fn numprocs_is_bounded_and_a_per_process_error_is_said_once() {
 
 #[test]
 fn a_repeated_section_is_merged_with_a_warning_naming_both_places() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("more.conf"), "[program:web]\nstartsecs=5\n").unwrap();
+    let dir = tempfile::tempdir().expect("test setup");
+    std::fs::write(dir.path().join("more.conf"), "[program:web]\nstartsecs=5\n")
+        .expect("test setup");
     let path = dir.path().join("supervisord.conf");
     std::fs::write(
         &path,
         "[include]\nfiles=more.conf\n[program:web]\ncommand=/bin/cat\nstartsecs=1\n",
     )
-    .unwrap();
-    let c = load(&path, &opts(dir.path())).unwrap();
+    .expect("test setup");
+    let c = load(&path, &opts(dir.path())).expect("test setup");
     let web = &c.groups[0].processes[0];
     assert_eq!((web.command.as_str(), web.startsecs), ("/bin/cat", 5));
     let w: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();

@@ -46,6 +46,20 @@ def marked(marker):
     return out
 
 
+def settle(busy, secs):
+    """Polls until `busy()` is false or `secs` have passed (the row reports what is left)."""
+    deadline = time.time() + secs
+    while busy() and time.time() < deadline:
+        time.sleep(0.05)
+
+
+def survivors(marker):
+    """How many processes still carry `marker`; they are killed."""
+    left = marked(marker)
+    kill_all(left)
+    return len(left)
+
+
 def kill_all(pids):
     for p in pids:
         try:
@@ -100,9 +114,7 @@ def orphans_after_term(kind, bins, n):
         wait_until("every tree", lambda: len(marked(marker)) >= n + n // 2 * 2, timeout=120)
         d.proc.send_signal(signal.SIGTERM)
         d.proc.wait(timeout=120)
-        left = marked(marker)
-        kill_all(left)
-        return len(left)
+        return survivors(marker)
     finally:
         d.stop()
 
@@ -118,12 +130,8 @@ def killed_daemon_leftovers(kind, bins, n):
         d.proc.kill()
         d.proc.wait()
         # The kernel's parent-death signal is immediate; give the stragglers a moment.
-        deadline = time.time() + 5
-        while marked(marker) and time.time() < deadline:
-            time.sleep(0.05)
-        left = marked(marker)
-        kill_all(left)
-        return len(left)
+        settle(lambda: marked(marker), 5)
+        return survivors(marker)
     finally:
         d.stop()
 
@@ -349,9 +357,7 @@ def zombies_as_pid1(kind, bins, n):
         alive_children = lambda: sum(1 for c in children(pid1) if state_of(c) not in ("Z", None))
         wait_until("the orphans' end", lambda: alive_children() <= 1, timeout=120, step=0.2)
         zombies = lambda: sum(1 for c in children(pid1) if state_of(c) == "Z")
-        deadline = time.time() + 5
-        while zombies() and time.time() < deadline:
-            time.sleep(0.05)
+        settle(zombies, 5)
         return zombies()
     finally:
         # unshare ignores SIGTERM while it waits: the daemon is told itself.

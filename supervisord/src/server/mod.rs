@@ -51,6 +51,13 @@ struct Running<C> {
 }
 
 impl<C> Running<C> {
+    /// The same sockets under new settings: new connections get `setup`.
+    fn renew(self, cfg: C, setup: conn::Setup, section: &str, has_auth: bool) -> Running<C> {
+        self.setup.send_replace(setup);
+        announce(section, has_auth);
+        Running { cfg, ..self }
+    }
+
     /// Stops accepting and waits until the sockets are closed (open connections go on).
     async fn close(self) {
         self.stop.cancel();
@@ -272,12 +279,8 @@ impl Servers {
                 .await;
                 match res {
                     Ok(setup) => {
-                        old.setup.send_replace(setup);
-                        announce("unix_http_server", n.username.is_some());
-                        self.unix = Some(Running {
-                            cfg: n.clone(),
-                            ..old
-                        });
+                        let has_auth = n.username.is_some();
+                        self.unix = Some(old.renew(n.clone(), setup, "unix_http_server", has_auth));
                     }
                     Err(e) => {
                         self.unix = Some(old);
@@ -330,12 +333,8 @@ impl Servers {
                 .await;
                 match res {
                     Ok(setup) => {
-                        old.setup.send_replace(setup);
-                        announce("inet_http_server", n.username.is_some());
-                        self.inet = Some(Running {
-                            cfg: n.clone(),
-                            ..old
-                        });
+                        let has_auth = n.username.is_some();
+                        self.inet = Some(old.renew(n.clone(), setup, "inet_http_server", has_auth));
                     }
                     Err(e) => {
                         self.inet = Some(old);
@@ -355,12 +354,13 @@ impl Servers {
                     }
                 };
                 let old_cfg = old.cfg.clone();
+                let old_tls = old.setup.borrow().tls.clone();
                 old.close().await;
                 let bound = bind_inet(n).await;
                 let (cfg, ls, tls, outcome) = match bound {
                     Ok(ls) => (n.clone(), ls, tls, Ok(())),
                     Err(e) => match bind_inet(&old_cfg).await {
-                        Ok(ls) => (old_cfg.clone(), ls, open_tls(&old_cfg)?, Err(e)),
+                        Ok(ls) => (old_cfg.clone(), ls, old_tls, Err(e)),
                         Err(again) => {
                             crate::crit!(
                                 "{e}; and the previous address can't be bound again ({again}): [inet_http_server] is not serving"

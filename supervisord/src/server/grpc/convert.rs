@@ -28,6 +28,8 @@ pub(super) fn process_info(p: ProcessView) -> v1::ProcessInfo {
 
 pub(super) fn config_info(c: &ConfigView) -> v1::ConfigInfo {
     let p = &c.config;
+    let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let (out, err) = (&p.stdout, &p.stderr);
     v1::ConfigInfo {
         name: p.name.clone(),
         group: p.group.clone(),
@@ -38,28 +40,26 @@ pub(super) fn config_info(c: &ConfigView) -> v1::ConfigInfo {
         command: p.command.clone(),
         directory: c.directory(),
         exitcodes: p.exitcodes.clone(),
-        startsecs: i64::try_from(p.startsecs).unwrap_or(i64::MAX),
-        startretries: i64::try_from(p.startretries).unwrap_or(i64::MAX),
+        startsecs: int(p.startsecs),
+        startretries: int(p.startretries),
         stopsignal: c.stopsignal(),
-        stopwaitsecs: i64::try_from(p.stopwaitsecs).unwrap_or(i64::MAX),
+        stopwaitsecs: int(p.stopwaitsecs),
         killasgroup: p.killasgroup,
         redirect_stderr: p.redirect_stderr,
         stdout_logfile: c.logfile(false),
         stderr_logfile: c.logfile(true),
         autorestart: c.autorestart().into(),
         serverurl: c.serverurl(),
-        stdout_logfile_maxbytes: i64::try_from(c.config.stdout.maxbytes).unwrap_or(i64::MAX),
-        stdout_logfile_backups: i64::try_from(c.config.stdout.backups).unwrap_or(i64::MAX),
-        stdout_capture_maxbytes: i64::try_from(c.config.stdout.capture_maxbytes)
-            .unwrap_or(i64::MAX),
-        stdout_events_enabled: c.config.stdout.events_enabled,
-        stdout_syslog: c.config.stdout.syslog,
-        stderr_logfile_maxbytes: i64::try_from(c.config.stderr.maxbytes).unwrap_or(i64::MAX),
-        stderr_logfile_backups: i64::try_from(c.config.stderr.backups).unwrap_or(i64::MAX),
-        stderr_capture_maxbytes: i64::try_from(c.config.stderr.capture_maxbytes)
-            .unwrap_or(i64::MAX),
-        stderr_events_enabled: c.config.stderr.events_enabled,
-        stderr_syslog: c.config.stderr.syslog,
+        stdout_logfile_maxbytes: int(out.maxbytes),
+        stdout_logfile_backups: int(out.backups),
+        stdout_capture_maxbytes: int(out.capture_maxbytes),
+        stdout_events_enabled: out.events_enabled,
+        stdout_syslog: out.syslog,
+        stderr_logfile_maxbytes: int(err.maxbytes),
+        stderr_logfile_backups: int(err.backups),
+        stderr_capture_maxbytes: int(err.capture_maxbytes),
+        stderr_events_enabled: err.events_enabled,
+        stderr_syslog: err.syslog,
         uid: c.uid().map(i64::from),
     }
 }
