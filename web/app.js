@@ -42,10 +42,19 @@ function uptime(secs) {
 // The server's clock at the last event minus ours, so uptimes tick without asking the server.
 let clockSkew = 0;
 
+function healthText(p) {
+  switch (p.health) {
+    case "healthy": return ", healthy";
+    case "unhealthy": return `, unhealthy: ${p.health_detail}`;
+    case "unknown": return ", health unknown";
+    default: return "";
+  }
+}
+
 function describe(p) {
   if (p.statename === "RUNNING") {
     const now = Math.floor(Date.now() / 1000) + clockSkew;
-    return `pid ${p.pid}, uptime ${uptime(now - p.start)}`;
+    return `pid ${p.pid}, uptime ${uptime(now - p.start)}${healthText(p)}`;
   }
   return p.description;
 }
@@ -103,6 +112,16 @@ function onStats(data) {
     // CPU time can only grow while the same process runs: a drop means a new process.
     const pct = prev && dt > 0 && s.cpu >= prev.cpu ? ((s.cpu - prev.cpu) / dt) * 100 : 0;
     h.push({ t: data.now, cpu: s.cpu, pct, rss: s.rss });
+    const p = procs.get(s.name);
+    if (p && (p.health !== s.health || p.health_detail !== s.health_detail)) {
+      p.health = s.health;
+      p.health_detail = s.health_detail;
+      const tr = document.querySelector(`#procs tbody tr[data-name="${CSS.escape(s.name)}"]`);
+      if (tr) {
+        tr.querySelector(".desc").textContent = describe(p);
+        tr.dataset.health = p.health;
+      }
+    }
     if (h.length > HISTORY) h.shift();
     history.set(s.name, h);
   }
@@ -169,6 +188,7 @@ function render() {
       buttons);
     tr.dataset.name = fullname(p);
     tr.dataset.state = p.statename;
+    tr.dataset.health = p.health || "";
     rows.push(tr);
   }
   tbody.replaceChildren(...rows);

@@ -8,9 +8,11 @@
 //! - [`config`]: sections → [`config::Config`], validated, with located errors.
 //! - [`state`], [`fault`], [`signals`], [`events`]: supervisor's vocabulary.
 //! - [`names`]: which processes a name selects.
+//! - [`cron`]: `cron=` schedules.
 
 pub mod base64;
 pub mod config;
+pub mod cron;
 pub mod events;
 pub mod expand;
 pub mod fault;

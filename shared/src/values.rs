@@ -118,6 +118,19 @@ pub fn autorestart(s: &str) -> ValueResult<AutoRestart> {
     }
 }
 
+/// A time span: seconds (`10`, `2.5`) or Go's duration syntax (`500ms`, `1m30s`).
+pub fn duration(s: &str) -> ValueResult<std::time::Duration> {
+    let t = s.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        return if (0.0..=1e9).contains(&secs) {
+            Ok(std::time::Duration::from_secs_f64(secs))
+        } else {
+            Err(format!("expected a number of seconds ≥ 0, got {s:?}"))
+        };
+    }
+    crate::cron::go_duration(t)
+}
+
 /// One signal (`TERM`, `SIGTERM`, `term`, `15`).
 pub fn signal(s: &str) -> ValueResult<Signal> {
     Signal::parse(s)

@@ -72,6 +72,7 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
     opts.readiness.ready();
     let pumps = supervisor.pumps();
     let mut actor = tokio::spawn(supervisor.run());
+    let triggers = crate::triggers::Triggers::start(&handle);
 
     let outcome = loop {
         tokio::select! {
@@ -101,6 +102,7 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
             }
         }
     };
+    drop(triggers);
     let code = match outcome {
         Ok(o) => o.exit_code,
         Err(e) => {

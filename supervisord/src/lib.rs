@@ -9,6 +9,7 @@
 //! - [`service`]: the one facade every protocol calls (domain types and faults).
 //! - [`server`]: the listeners and the protocol adapters over the service (gRPC, XML-RPC,
 //!   REST, the web GUI, /metrics).
+//! - [`triggers`]: file watches, schedules and health probes, which act through the actor.
 //! - [`daemon`]: startup and shutdown around the actor (pidfile, signals, reload).
 //! - [`readiness`]: telling the shell that started the daemon in the background that it is up.
 
@@ -21,5 +22,6 @@ pub mod reaper;
 pub mod server;
 pub mod service;
 pub mod supervisor;
+pub mod triggers;
 
 pub use daemon::{RunOptions, run};

@@ -2,6 +2,7 @@
 //! validating it before anything starts. Errors and warnings name file, line, section and key.
 
 mod diagnostic;
+mod extensions;
 mod kinds;
 mod load;
 mod logging;

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::events::EventType;
 use crate::signals::Signal;
@@ -321,16 +322,82 @@ pub struct LogConfig {
     pub syslog: bool,
 }
 
-/// How the process is restarted when something on disk changes (Go extension).
+/// What is done when a watched binary or file changes (Go extension): the command, else the
+/// signals, else a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OnChange {
+    /// `restart_cmd_when_*`: run through `sh -c`, its output in the main log.
+    pub cmd: Option<String>,
+    /// `restart_signal_when_*`: sent in order to the process.
+    pub signals: Vec<Signal>,
+}
+
+/// `restart_directory_monitor` and the options that go with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirWatch {
+    /// Watched recursively, subdirectories created later included.
+    pub dir: PathBuf,
+    /// `restart_file_pattern`: a glob on the changed file's name (`*` by default).
+    pub pattern: String,
+    pub on_change: OnChange,
+}
+
+/// Restart (or signal, or run a command) when something on disk changes (Go extension).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WatchConfig {
-    pub restart_when_binary_changed: bool,
-    pub restart_cmd_when_binary_changed: Option<String>,
-    pub restart_signal_when_binary_changed: Option<Signal>,
-    pub restart_directory_monitor: Option<PathBuf>,
-    pub restart_file_pattern: String,
-    pub restart_cmd_when_file_changed: Option<String>,
-    pub restart_signal_when_file_changed: Option<Signal>,
+    /// `restart_when_binary_changed=true`: the program's resolved executable is watched.
+    pub binary: Option<OnChange>,
+    pub directory: Option<DirWatch>,
+    /// `restart_debounce` (ours): how long after the last change of a burst the action waits.
+    pub debounce: Duration,
+}
+
+/// `pre_start_hook`, `pre_stop_hook` (Go extension) and `hook_timeout` (ours).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Hooks {
+    /// Run before each spawn; a failure is a failed start.
+    pub pre_start: Option<String>,
+    /// Run before the first stop signal; a failure is logged and the stop goes on.
+    pub pre_stop: Option<String>,
+    /// A hook still running after this is killed (and has failed).
+    pub timeout: Duration,
+}
+
+/// What a health check probes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// `http://…` or `https://…`: a GET answered with a status from 200 to 399.
+    Http(String),
+    /// `tcp://host:port`: a connection accepted.
+    Tcp { host: String, port: u16 },
+    /// Anything else: a command run through `sh -c` that exits 0.
+    Command(String),
+}
+
+/// `liveness_check_failure_action`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum FailureAction {
+    #[default]
+    Restart,
+    Stop,
+    /// A command run through `sh -c` (the process is left as it is).
+    Command(String),
+}
+
+/// `liveness_check_*` (Go extension), with Kubernetes probes' meanings and defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    pub probe: Probe,
+    /// After the process is RUNNING, before the first check.
+    pub initial_delay: Duration,
+    pub period: Duration,
+    /// A check not done by then has failed.
+    pub timeout: Duration,
+    /// Passes in a row that make an unhealthy process healthy again.
+    pub success_threshold: u32,
+    /// Failures in a row that make a process unhealthy (and acted on).
+    pub failure_threshold: u32,
+    pub failure_action: FailureAction,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -376,6 +443,10 @@ pub struct ProcessConfig {
     pub restartpause: u64,
     pub strip_ansi: bool,
     pub watch: WatchConfig,
+    pub hooks: Hooks,
+    /// `cron`: started at each tick unless it is running.
+    pub cron: Option<crate::cron::Schedule>,
+    pub liveness: Option<HealthCheck>,
     pub syslog: SyslogConfig,
     /// Where the section was defined (for messages).
     pub file: PathBuf,

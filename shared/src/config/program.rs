@@ -10,7 +10,7 @@ use crate::values;
 use super::reader::{Reader, Sect, program_base};
 use super::{
     GroupConfig, LogTarget, ProcessConfig, ProcessKind, SupervisordConfig, SyslogConfig,
-    WatchConfig, kinds, logging,
+    extensions, kinds, logging,
 };
 
 const PROGRAM_KEYS: &[&str] = &[
@@ -52,13 +52,6 @@ const PROGRAM_KEYS: &[&str] = &[
     "killwaitsecs",
     "restartpause",
     "strip_ansi",
-    "restart_when_binary_changed",
-    "restart_cmd_when_binary_changed",
-    "restart_signal_when_binary_changed",
-    "restart_directory_monitor",
-    "restart_file_pattern",
-    "restart_cmd_when_file_changed",
-    "restart_signal_when_file_changed",
     "syslog_facility",
     "syslog_tag",
     "syslog_stdout_priority",
@@ -77,7 +70,7 @@ pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<Gro
         let mut base = program_base(r);
         base.set_str("program_name", "");
         if let Some(mut s) = r.section(&d.name, None, base) {
-            s.warn_unknown_keys(PROGRAM_KEYS);
+            s.warn_unknown_keys(&[PROGRAM_KEYS, extensions::KEYS].concat());
         }
     }
     let mut out = Vec::new();
@@ -296,7 +289,14 @@ fn processes_from_section<'a>(
             procs.push(Arc::new(p));
         }
     }
-    s.warn_unknown_keys(&[PROGRAM_KEYS, kinds::extra_keys(section_type)].concat());
+    s.warn_unknown_keys(
+        &[
+            PROGRAM_KEYS,
+            extensions::KEYS,
+            kinds::extra_keys(section_type),
+        ]
+        .concat(),
+    );
     (procs, pool_priority)
 }
 
@@ -408,7 +408,10 @@ fn one_process(
             if sup.strip_ansi { "true" } else { "false" },
             values::boolean,
         ),
-        watch: watch(s, &here_dir),
+        watch: extensions::watch(s, &here_dir),
+        hooks: extensions::hooks(s),
+        cron: extensions::cron(s),
+        liveness: extensions::liveness(s),
         syslog: SyslogConfig {
             facility: s.non_empty("syslog_facility"),
             tag: s.non_empty("syslog_tag"),
@@ -437,26 +440,4 @@ fn command(s: &mut Sect<'_, '_>) -> (String, Vec<String>) {
         }
     };
     (command, argv)
-}
-
-/// The Go supervisord's restart-on-change options.
-fn watch(s: &mut Sect<'_, '_>, here_dir: &std::path::Path) -> WatchConfig {
-    let opt_signal = |s: &mut Sect<'_, '_>, key: &str| s.optional(key, values::signal);
-    WatchConfig {
-        restart_when_binary_changed: s.value(
-            "restart_when_binary_changed",
-            "false",
-            values::boolean,
-        ),
-        restart_cmd_when_binary_changed: s.non_empty("restart_cmd_when_binary_changed"),
-        restart_signal_when_binary_changed: opt_signal(s, "restart_signal_when_binary_changed"),
-        restart_directory_monitor: s
-            .non_empty("restart_directory_monitor")
-            .map(|d| values::relative_to(here_dir, &values::expand_user(&d))),
-        restart_file_pattern: s
-            .string("restart_file_pattern", Some("*"))
-            .unwrap_or_else(|| "*".into()),
-        restart_cmd_when_file_changed: s.non_empty("restart_cmd_when_file_changed"),
-        restart_signal_when_file_changed: opt_signal(s, "restart_signal_when_file_changed"),
-    }
 }

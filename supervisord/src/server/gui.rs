@@ -108,6 +108,15 @@ async fn stats(svc: &Service) -> Option<String> {
                 ),
                 ("rss", format!("{rss:.0}")),
                 ("cpu", format!("{cpu:.2}")),
+                // A check's verdict changes no state, so it travels with the samples.
+                (
+                    "health",
+                    json::string(p.info.health.word().unwrap_or_default()),
+                ),
+                (
+                    "health_detail",
+                    json::string(super::json_view::health_detail(&p.info.health)),
+                ),
             ]))
         });
         json::object(&[("now", now.to_string()), ("processes", json::array(rows))])

@@ -23,7 +23,17 @@ pub(crate) fn process_json(p: &ProcessView) -> String {
         ("stderr_logfile", json::string(&i.stderr_logfile)),
         ("pid", i.pid.to_string()),
         ("spawns", i.starts.to_string()),
+        ("health", json::string(i.health.word().unwrap_or_default())),
+        ("health_detail", json::string(health_detail(&i.health))),
     ])
+}
+
+/// Why a process is unhealthy (empty otherwise).
+pub(crate) fn health_detail(h: &crate::process::health::Health) -> &str {
+    match h {
+        crate::process::health::Health::Unhealthy(why) => why,
+        _ => "",
+    }
 }
 
 /// An event listener pool, as the web GUI shows it.

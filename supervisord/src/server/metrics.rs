@@ -87,6 +87,18 @@ fn record(all: &[ProcessInfo], pools: &[PoolView], h: &PrometheusHandle) -> Stri
         metrics::gauge!("node_supervisord_exit_status", &labels).set(f64::from(p.exitstatus));
         metrics::gauge!("node_supervisord_start_time_seconds", &labels).set(p.start as f64);
         metrics::gauge!("supervisord_process_spawns", &labels).set(p.starts as f64);
+        // RUNNING and, if it has a liveness check, passing it: what depends_on waits for.
+        let healthy = running
+            && matches!(
+                p.health,
+                crate::process::health::Health::NotChecked
+                    | crate::process::health::Health::Healthy
+            );
+        metrics::gauge!("supervisord_process_healthy", &labels).set(if healthy {
+            1.0
+        } else {
+            0.0
+        });
         let uptime = if running { (now - p.start).max(0) } else { 0 };
         metrics::gauge!("supervisord_process_uptime_seconds", &labels).set(uptime as f64);
         let (rss, cpu) = if p.pid > 0 {

@@ -9,6 +9,7 @@ use shared::config::{LogTarget, ProcessConfig};
 use shared::values::AutoRestart;
 use shared::{Fault, ProcessState};
 
+use crate::process::health::Health;
 use crate::supervisor::ProcessInfo;
 
 /// A process as `getProcessInfo` shows it. `now` is one clock reading shared by every process
@@ -33,9 +34,16 @@ impl ProcessView {
 }
 
 /// supervisor's `_interpretProcessInfo`.
+/// A liveness check adds its verdict (ours: neither original has health).
 fn description(p: &ProcessInfo, now: i64) -> String {
+    let health = match &p.health {
+        Health::NotChecked => String::new(),
+        Health::Unknown => ", health unknown".into(),
+        Health::Healthy => ", healthy".into(),
+        Health::Unhealthy(why) => format!(", unhealthy: {why}"),
+    };
     match p.state {
-        ProcessState::Running => format!("pid {}, uptime {}", p.pid, uptime(now - p.start)),
+        ProcessState::Running => format!("pid {}, uptime {}{health}", p.pid, uptime(now - p.start)),
         ProcessState::Fatal | ProcessState::Backoff => {
             if p.spawnerr.is_empty() {
                 format!("unknown error (try \"tail {}\")", p.name)
@@ -47,10 +55,14 @@ fn description(p: &ProcessInfo, now: i64) -> String {
             if p.start == 0 {
                 "Not started".into()
             } else {
-                chrono::Local
+                let at = chrono::Local
                     .timestamp_opt(p.stop, 0)
                     .single()
-                    .map_or_else(String::new, |t| t.format("%b %d %I:%M %p").to_string())
+                    .map_or_else(String::new, |t| t.format("%b %d %I:%M %p").to_string());
+                match &p.health {
+                    Health::Unhealthy(why) => format!("{at} (unhealthy: {why})"),
+                    _ => at,
+                }
             }
         }
         _ => String::new(),
@@ -217,11 +229,23 @@ mod tests {
             stdout_logfile: String::new(),
             stderr_logfile: String::new(),
             starts: 1,
+            health: Health::NotChecked,
         };
         assert_eq!(
             ProcessView::at(info.clone(), 105).description,
             "pid 42, uptime 0:00:05"
         );
+        info.health = Health::Healthy;
+        assert_eq!(
+            ProcessView::at(info.clone(), 105).description,
+            "pid 42, uptime 0:00:05, healthy"
+        );
+        info.health = Health::Unhealthy("HTTP status 503".into());
+        assert_eq!(
+            ProcessView::at(info.clone(), 105).description,
+            "pid 42, uptime 0:00:05, unhealthy: HTTP status 503"
+        );
+        info.health = Health::NotChecked;
         info.state = ProcessState::Fatal;
         assert_eq!(
             ProcessView::at(info.clone(), 105).description,

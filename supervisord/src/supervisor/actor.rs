@@ -27,11 +27,14 @@ use crate::process::state::{Input, next};
 use crate::reaper::Exit;
 
 mod groups;
+mod health;
+mod jobs;
 mod requests;
 mod starting;
 mod stopping;
+mod triggers;
 
-use super::handle::{Command, DaemonStatus, Handle, ProcessInfo, Reply};
+use super::handle::{Active, Command, DaemonStatus, Handle, ProcessInfo, Reply};
 use super::spawner::{OsSpawner, Spawner};
 use super::table::Process;
 
@@ -96,6 +99,16 @@ pub struct Supervisor {
     /// The tasks reading children's output: the daemon waits for them at exit, so no byte a
     /// child wrote is lost.
     pumps: Pumps,
+    /// The commands running for processes (hooks, checks), by pid, and their timeouts.
+    jobs: HashMap<i32, jobs::Job>,
+    job_timers: DelayQueue<i32>,
+    /// Liveness checks due: (process id, check round).
+    checks: DelayQueue<(u64, u64)>,
+    /// Results of HTTP and TCP checks, which run as tasks of their own.
+    probe_results: mpsc::UnboundedReceiver<health::ProbeResult>,
+    probe_sender: mpsc::UnboundedSender<health::ProbeResult>,
+    /// The processes in force, for the file watcher and the scheduler.
+    active: watch::Sender<Arc<Active>>,
 }
 
 impl Supervisor {
@@ -121,10 +134,16 @@ impl Supervisor {
             state: SupervisorState::Running,
             identifier: Arc::from(config.supervisord.identifier.as_str()),
         });
+        let (active, active_rx) = watch::channel(Arc::new(Active {
+            config: config.clone(),
+            processes: Vec::new(),
+        }));
+        let (probe_sender, probe_results) = mpsc::unbounded_channel();
         let handle = Handle {
             commands: tx,
             bus: bus.clone(),
             status: status_rx,
+            active: active_rx,
         };
         let mut s = Supervisor {
             config: config.clone(),
@@ -153,6 +172,12 @@ impl Supervisor {
             finished: false,
             spawner,
             pumps: Pumps::default(),
+            jobs: HashMap::new(),
+            job_timers: DelayQueue::new(),
+            checks: DelayQueue::new(),
+            probe_results,
+            probe_sender,
+            active,
         };
         s.load_table(config);
         (s, handle)
@@ -271,6 +296,10 @@ impl Supervisor {
             }
             self.procs[i].deps = deps;
         }
+        self.active.send_replace(Arc::new(Active {
+            config: self.config.clone(),
+            processes: self.procs.iter().map(|p| p.cfg.clone()).collect(),
+        }));
     }
 
     /// Runs until shutdown completes.
@@ -283,8 +312,18 @@ impl Supervisor {
         while !self.finished {
             tokio::select! {
                 Some(cmd) = self.commands.recv() => self.handle(cmd),
-                Some(exit) = self.exits.recv() => self.on_exit(exit),
+                Some(exit) = self.exits.recv() => {
+                    if !self.job_exit(exit) {
+                        self.on_exit(exit);
+                    }
+                }
                 Some(t) = self.timers.next(), if !self.timers.is_empty() => self.on_timer(t.into_inner()),
+                Some(t) = self.job_timers.next(), if !self.job_timers.is_empty() => self.job_timeout(t.into_inner()),
+                Some(t) = self.checks.next(), if !self.checks.is_empty() => {
+                    let (id, round) = t.into_inner();
+                    self.run_check(id, round);
+                }
+                Some(r) = self.probe_results.recv() => self.probe_result(r),
                 else => break,
             }
         }
@@ -352,8 +391,12 @@ impl Supervisor {
             expected,
             at: std::time::SystemTime::now(),
         });
+        if to != ProcessState::Running {
+            self.procs[i].end_checks();
+        }
         match to {
-            ProcessState::Running => self.dependency_ready(i),
+            // Ready now, unless a liveness check must pass first.
+            ProcessState::Running if !self.begin_checks(i) => self.dependency_ready(i),
             ProcessState::Fatal => {
                 self.dependency_failed(i);
                 if self.running() && self.config.supervisord.shutdown_on_fatal {

@@ -26,6 +26,20 @@ pub(super) fn prepare(config: &Config, p: &ProcessConfig) -> Result<Prepared, Sp
     let Some(program) = p.argv.first() else {
         return Err(SpawnError::NotFound("command is empty".into()));
     };
+    prepare_to_run(config, p, program)
+}
+
+/// Prepares a command of the daemon's for `p` (a hook, a check): `sh` with `p`'s user and
+/// environment.
+pub(super) fn prepare_shell(config: &Config, p: &ProcessConfig) -> Result<Prepared, SpawnError> {
+    prepare_to_run(config, p, "sh")
+}
+
+fn prepare_to_run(
+    config: &Config,
+    p: &ProcessConfig,
+    program: &str,
+) -> Result<Prepared, SpawnError> {
     let user = match &p.user {
         Some(u) => Some(spawn::lookup_user(u).map_err(SpawnError::User)?),
         None => None,
@@ -37,6 +51,11 @@ pub(super) fn prepare(config: &Config, p: &ProcessConfig) -> Result<Prepared, Sp
         env,
         user,
     })
+}
+
+/// The executable `p` runs, as its next spawn would find it (for watching it).
+pub(crate) fn executable(config: &Config, p: &ProcessConfig) -> Result<PathBuf, SpawnError> {
+    prepare(config, p).map(|prepared| prepared.filename)
 }
 
 struct Env(Vec<(OsString, OsString)>);

@@ -28,6 +28,25 @@ pub struct ProcessInfo {
     pub stderr_logfile: String,
     /// How many times the process was spawned since the daemon (re)loaded its config.
     pub starts: u64,
+    /// What its liveness check says.
+    pub health: crate::process::health::Health,
+}
+
+/// What changed on disk for a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Changed {
+    /// Its executable (`restart_when_binary_changed`).
+    Binary,
+    /// A file under `restart_directory_monitor`.
+    Files,
+}
+
+/// The processes of the configuration in force, for the tasks that watch over them (file
+/// watches, schedules): published whenever the table changes (reload, `update`).
+#[derive(Debug, Clone)]
+pub struct Active {
+    pub config: Arc<Config>,
+    pub processes: Vec<Arc<ProcessConfig>>,
 }
 
 /// One process's configuration as `getAllConfigInfo` needs it.
@@ -116,6 +135,17 @@ pub enum Command {
     },
     /// Reopen every log file (SIGUSR2).
     ReopenLogs,
+    /// A watched file of process `name` changed: run its command, send its signals or restart
+    /// it. `detail` says what changed, for the main log.
+    Changed {
+        name: String,
+        what: Changed,
+        detail: String,
+    },
+    /// Process `name`'s `cron` schedule fired: start it unless it runs.
+    Scheduled {
+        name: String,
+    },
 }
 
 /// A process's log sinks.
@@ -147,6 +177,7 @@ pub struct Handle {
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) bus: crate::events::Bus,
     pub(crate) status: watch::Receiver<DaemonStatus>,
+    pub(crate) active: watch::Receiver<Arc<Active>>,
 }
 
 impl Handle {
@@ -320,6 +351,24 @@ impl Handle {
             .send(Command::ReopenLogs)
             .await
             .map_err(|_| Fault::ShutdownState)
+    }
+
+    /// Something changed on disk for process `name` (a full name).
+    pub async fn changed(&self, name: String, what: Changed, detail: String) {
+        let _ = self
+            .commands
+            .send(Command::Changed { name, what, detail })
+            .await;
+    }
+
+    /// Process `name`'s schedule fired.
+    pub async fn scheduled(&self, name: String) {
+        let _ = self.commands.send(Command::Scheduled { name }).await;
+    }
+
+    /// The processes in force, updated as the table changes.
+    pub fn active(&self) -> watch::Receiver<Arc<Active>> {
+        self.active.clone()
     }
 
     /// The daemon's state and identifier, as last published (no round trip).

@@ -9,7 +9,8 @@ mod spawner;
 mod table;
 
 pub use actor::{Outcome, Supervisor};
-pub use handle::{Command, ConfigEntry, DaemonStatus, Handle, ProcessInfo};
+pub(crate) use env::executable;
+pub use handle::{Active, Changed, Command, ConfigEntry, DaemonStatus, Handle, ProcessInfo};
 pub use spawner::{OsSpawner, Spawner};
 
 pub(crate) use table::wall_now;

@@ -9,6 +9,7 @@ use shared::config::ProcessConfig;
 use tokio::time::Instant;
 
 use crate::logging::sink::{LogSink, SinkHandle};
+use crate::process::health;
 use crate::process::policy::{self, StartGate, StopProgress};
 
 use super::handle::ProcessInfo;
@@ -46,6 +47,12 @@ pub(super) struct Process {
     /// Indices of the processes this one depends on, and of those depending on it.
     pub(super) deps: Vec<usize>,
     pub(super) dependents: Vec<usize>,
+    /// The pid of its pre_start_hook or pre_stop_hook while one runs.
+    pub(super) hook: Option<i32>,
+    /// Its liveness check's state in this run.
+    pub(super) check: health::Tracker,
+    /// Bumped at every start and end of a run: check results of another run are stale.
+    pub(super) check_round: u64,
 }
 
 pub(crate) fn wall_now() -> i64 {
@@ -84,12 +91,26 @@ impl Process {
             stdin: None,
             deps: Vec::new(),
             dependents: Vec::new(),
+            hook: None,
+            check: health::Tracker::default(),
+            check_round: 0,
         }
     }
 
     /// Alive in the sense of shutdown: something may still have to be stopped or waited for.
     pub(super) fn is_live(&self) -> bool {
         policy::is_live(self.state, self.abandoned())
+    }
+
+    /// Ready for its dependents: RUNNING, and its liveness check (if any) has passed.
+    pub(super) fn is_ready(&self) -> bool {
+        self.state == ProcessState::Running && (self.cfg.liveness.is_none() || self.check.ready)
+    }
+
+    /// Its run is over: a check of it that is pending or under way no longer counts.
+    pub(super) fn end_checks(&mut self) {
+        self.check.end_run();
+        self.check_round += 1;
     }
 
     /// SIGKILL was sent and nobody waits for this process any more.
@@ -110,6 +131,7 @@ impl Process {
             stdout_logfile: self.stdout.file_name.clone(),
             stderr_logfile: self.stderr.file_name.clone(),
             starts: self.starts,
+            health: self.check.health.clone(),
         }
     }
 }

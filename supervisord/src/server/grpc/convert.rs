@@ -23,6 +23,11 @@ pub(super) fn process_info(p: ProcessView) -> v1::ProcessInfo {
         stderr_logfile: i.stderr_logfile,
         pid: i.pid,
         description: p.description,
+        health: i.health.word().unwrap_or_default().to_owned(),
+        health_detail: match i.health {
+            crate::process::health::Health::Unhealthy(why) => why,
+            _ => String::new(),
+        },
     }
 }
 

@@ -153,6 +153,8 @@ impl Supervisor {
                 }
             }
             Command::ReopenLogs => self.reopen_logs(),
+            Command::Changed { name, what, detail } => self.on_changed(&name, what, &detail),
+            Command::Scheduled { name } => self.on_scheduled(&name),
         }
     }
 
@@ -197,7 +199,7 @@ impl Supervisor {
     /// exist and be runnable (NO_FILE, NOT_EXECUTABLE), and the process must not be running
     /// (ALREADY_STARTED) nor UNKNOWN. `name` is as the client gave it. What it prepared is for
     /// the spawn that follows.
-    fn precheck(&self, i: usize, name: &str) -> Result<Option<Prepared>, Fault> {
+    pub(super) fn precheck(&self, i: usize, name: &str) -> Result<Option<Prepared>, Fault> {
         let prepared = self.check_command(i)?;
         let p = &self.procs[i];
         if p.state.is_running() {
@@ -223,7 +225,7 @@ impl Supervisor {
     }
 
     /// Stops the process if it runs, and starts it once it has stopped.
-    fn restart(&mut self, i: usize, name: &str) -> Result<(), Fault> {
+    pub(super) fn restart(&mut self, i: usize, name: &str) -> Result<(), Fault> {
         match self.procs[i].state {
             ProcessState::Running | ProcessState::Starting | ProcessState::Backoff => {
                 // Not stopped for a command that can't start again.
@@ -310,7 +312,7 @@ impl Supervisor {
     }
 
     /// `group:name`, or `name` for a process alone in its group of the same name.
-    fn lookup(&self, name: &str) -> Option<usize> {
+    pub(super) fn lookup(&self, name: &str) -> Option<usize> {
         match Selection::namespec(name) {
             Selection::Process { group, name } => {
                 self.by_name.get(&format!("{group}:{name}")).copied()

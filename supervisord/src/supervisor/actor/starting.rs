@@ -7,6 +7,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use super::Supervisor;
+use super::jobs::Purpose;
 use crate::crit;
 use crate::process::policy::{
     self, AfterExit, ExitFacts, ExitRules, ExitVerdict, Retry, StartGate, StartStep, TimerKind,
@@ -23,10 +24,7 @@ impl Supervisor {
     /// then spawns. `prepared`: the spawn's system facts, when the caller has them already.
     pub(super) fn start(&mut self, i: usize, prepared: Option<Prepared>) -> Result<(), Fault> {
         let p = &self.procs[i];
-        let dependencies_running = p
-            .deps
-            .iter()
-            .all(|&d| self.procs[d].state == ProcessState::Running);
+        let dependencies_running = p.deps.iter().all(|&d| self.procs[d].is_ready());
         let step = policy::start_step(
             p.state,
             p.gate,
@@ -52,7 +50,7 @@ impl Supervisor {
             .deps
             .iter()
             .copied()
-            .filter(|&d| self.procs[d].state != ProcessState::Running)
+            .filter(|&d| !self.procs[d].is_ready())
             .collect();
         let p = &mut self.procs[i];
         p.gate = StartGate::WaitingDeps;
@@ -62,7 +60,7 @@ impl Supervisor {
             .map(|&d| self.procs[d].full_name.as_str())
             .collect();
         info!(
-            "{} waits for {} to be RUNNING (depends_on)",
+            "{} waits for {} to be ready (depends_on)",
             self.procs[i].cfg.name,
             names.join(", ")
         );
@@ -79,10 +77,7 @@ impl Supervisor {
         }
         for d in self.procs[i].dependents.clone() {
             let q = &self.procs[d];
-            if q.gate == StartGate::WaitingDeps
-                && q.deps
-                    .iter()
-                    .all(|&x| self.procs[x].state == ProcessState::Running)
+            if q.gate == StartGate::WaitingDeps && q.deps.iter().all(|&x| self.procs[x].is_ready())
             {
                 self.procs[d].gate = StartGate::Open;
                 let _ = self.start(d, None);
@@ -119,6 +114,48 @@ impl Supervisor {
         if !self.change_state(i, Input::Start) {
             return;
         }
+        let p = &self.procs[i];
+        if let Some(hook) = p.cfg.hooks.pre_start.clone() {
+            let label = format!("'{}' pre_start_hook", p.cfg.name);
+            match self.run_job(i, &hook, Purpose::PreStart, label, p.cfg.hooks.timeout) {
+                Ok(pid) => self.procs[i].hook = Some(pid),
+                Err(e) => {
+                    self.procs[i].spawnerr = format!("pre_start_hook could not run: {e}");
+                    info!("spawnerr: {}", self.procs[i].spawnerr);
+                    self.failed_start(i);
+                }
+            }
+            return;
+        }
+        self.exec_child(i, prepared);
+    }
+
+    /// The pre_start_hook of process `i` ended: the spawn goes on, or this start failed (or
+    /// was stopped while the hook ran).
+    pub(super) fn pre_start_done(&mut self, i: usize, pid: i32, result: Result<(), String>) {
+        if self.procs[i].hook != Some(pid) {
+            return;
+        }
+        self.procs[i].hook = None;
+        match (self.procs[i].state, result) {
+            (ProcessState::Starting, Ok(())) => self.exec_child(i, None),
+            (ProcessState::Starting, Err(e)) => {
+                self.procs[i].spawnerr = format!("pre_start_hook failed: {e}");
+                info!("spawnerr: {}", self.procs[i].spawnerr);
+                self.failed_start(i);
+            }
+            (ProcessState::Stopping, _) => {
+                self.procs[i].laststop = Some(Instant::now());
+                self.procs[i].laststop_wall = wall_now();
+                info!("stopped: {} (before it started)", self.procs[i].cfg.name);
+                self.change_state(i, Input::Reaped);
+            }
+            _ => {}
+        }
+    }
+
+    /// The spawn itself, once nothing holds it back.
+    fn exec_child(&mut self, i: usize, prepared: Option<Prepared>) {
         match self.fork_exec(i, prepared) {
             Ok(pid) => {
                 let p = &mut self.procs[i];

@@ -8,6 +8,7 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use super::Supervisor;
+use super::jobs::Purpose;
 use crate::crit;
 use crate::process::kill::KillError;
 use crate::process::policy::{self, ShutdownStep, StartGate, StopRules, StopStep, TimerKind};
@@ -54,6 +55,18 @@ impl Supervisor {
             self.change_state(i, Input::Cancel);
             return;
         }
+        if let (0, Some(hook), ProcessState::Starting) = (p.pid, p.hook, p.state) {
+            // Stopped while its pre_start_hook runs: the hook is killed and nothing spawns.
+            info!(
+                "stopping {} before it started: killing its pre_start_hook",
+                p.cfg.name
+            );
+            self.cancel_job(hook);
+            if self.change_state(i, Input::Stop) {
+                self.procs[i].stop.get_or_insert_default();
+            }
+            return;
+        }
         if p.pid == 0 {
             debug!(
                 "attempted to kill {} with sig {} but it wasn't running",
@@ -65,7 +78,37 @@ impl Supervisor {
         if p.state == ProcessState::Stopping {
             return;
         }
+        if let Some(hook) = p.cfg.hooks.pre_stop.clone() {
+            let label = format!("'{}' pre_stop_hook", p.cfg.name);
+            let timeout = p.cfg.hooks.timeout;
+            if !self.change_state(i, Input::Stop) {
+                return;
+            }
+            self.procs[i].stop.get_or_insert_default();
+            match self.run_job(i, &hook, Purpose::PreStop, label, timeout) {
+                Ok(pid) => {
+                    self.procs[i].hook = Some(pid);
+                    return;
+                }
+                Err(e) => warn!(
+                    "pre_stop_hook of '{}' could not run: {e}",
+                    self.procs[i].cfg.name
+                ),
+            }
+        }
         self.next_stop_step(i);
+    }
+
+    /// The pre_stop_hook of process `i` ended (whatever its result): the stop signals follow.
+    pub(super) fn pre_stop_done(&mut self, i: usize, pid: i32) {
+        let p = &mut self.procs[i];
+        if p.hook != Some(pid) {
+            return;
+        }
+        p.hook = None;
+        if p.state == ProcessState::Stopping && p.pid != 0 && p.stop.is_some_and(|s| s.sent == 0) {
+            self.next_stop_step(i);
+        }
     }
 
     /// stopwaitsecs (or killwaitsecs) passed and the process is still there.

@@ -547,3 +547,141 @@ async fn state_events_carry_the_pid_of_the_process_that_ended() {
     stop.await.unwrap().unwrap();
     assert_eq!(h.handle.info("web").await.unwrap().pid, 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_pre_start_hook_is_a_failed_start_and_a_passing_one_lets_it_spawn() {
+    let mut h = Harness::new(
+        "[program:web]\ncommand=/bin/sh\nstartsecs=0\nstartretries=3\npre_start_hook=check\n",
+    );
+    let (name, hook, at) = h.spawned().await;
+    assert_eq!((name.as_str(), at), ("'web' pre_start_hook", 0.0));
+    assert_eq!(h.state("web").await, Starting);
+    h.exit(hook, 3);
+    assert_eq!(h.entered("web", Backoff).await, 0.0);
+    let info = h.handle.info("web").await.unwrap();
+    assert_eq!(info.spawnerr, "pre_start_hook failed: exit status 3");
+    // The retry runs the hook again; this time it passes and the program spawns.
+    let (name, hook, at) = h.spawned().await;
+    assert_eq!((name.as_str(), at), ("'web' pre_start_hook", 1.0));
+    h.exit(hook, 0);
+    let (name, _, at) = h.spawned().await;
+    assert_eq!((name.as_str(), at), ("web", 1.0));
+    assert_eq!(h.entered("web", Running).await, 1.0);
+    h.quiet().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hook_that_hangs_is_killed_at_its_timeout() {
+    let mut h = Harness::new(
+        "[program:web]\ncommand=/bin/sh\nstartretries=0\npre_start_hook=sleep 99\nhook_timeout=5\n",
+    );
+    let (_, hook, _) = h.spawned().await;
+    assert_eq!(h.signalled().await, (hook, Signal::KILL, true, 5.0));
+    h.killed(hook, NixSignal::SIGKILL);
+    h.entered("web", Fatal).await;
+    let info = h.handle.info("web").await.unwrap();
+    assert_eq!(info.spawnerr, "pre_start_hook failed: timed out after 5s");
+    h.quiet().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_while_the_pre_start_hook_runs_kills_it_and_nothing_spawns() {
+    let mut h = Harness::new("[program:web]\ncommand=/bin/sh\npre_start_hook=slow\n");
+    let (_, hook, _) = h.spawned().await;
+    let handle = h.handle.clone();
+    let stop = tokio::spawn(async move { handle.stop("web", true).await });
+    assert_eq!(h.signalled().await, (hook, Signal::KILL, true, 0.0));
+    h.killed(hook, NixSignal::SIGKILL);
+    let info = stop.await.unwrap().unwrap();
+    assert_eq!(info.state, Stopped);
+    h.quiet().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_pre_stop_hook_runs_before_the_stop_signal() {
+    let mut h = Harness::new(
+        "[program:web]\ncommand=/bin/sh\nstartsecs=0\npre_stop_hook=drain\nhook_timeout=30\n",
+    );
+    let (_, pid, _) = h.spawned().await;
+    let handle = h.handle.clone();
+    let stop = tokio::spawn(async move { handle.stop("web", true).await });
+    let (name, hook, _) = h.spawned().await;
+    assert_eq!(name, "'web' pre_stop_hook");
+    assert_eq!(h.state("web").await, Stopping);
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    h.exit(hook, 1);
+    // A failed pre_stop_hook does not keep the process running.
+    assert_eq!(h.signalled().await, (pid, Signal::TERM, false, 7.0));
+    h.killed(pid, NixSignal::SIGTERM);
+    assert_eq!(stop.await.unwrap().unwrap().state, Stopped);
+    h.quiet().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_liveness_check_restarts_the_process_and_readiness_gates_dependents() {
+    let mut h = Harness::new(
+        "[program:db]\ncommand=/bin/sh\nstartsecs=1\nliveness_check_script=probe\n\
+         liveness_check_initial_delay=2\nliveness_check_period=10\nliveness_check_failure_threshold=2\n\
+         [program:app]\ncommand=/bin/sh\nstartsecs=0\ndepends_on=db\n",
+    );
+    let (_, db, _) = h.spawned().await;
+    assert_eq!(h.entered("db", Running).await, 1.0);
+    // The first check, 2 s after RUNNING: app still waits for it.
+    let (name, check, at) = h.spawned().await;
+    assert_eq!((name.as_str(), at), ("'db' liveness check", 3.0));
+    assert_eq!(h.state("app").await, Stopped);
+    h.exit(check, 0);
+    let (name, _, at) = h.spawned().await;
+    assert_eq!((name.as_str(), at), ("app", 3.0));
+    let info = h.handle.info("db").await.unwrap();
+    assert_eq!(info.health, crate::process::health::Health::Healthy);
+    // Two failures in a row, a period apart: unhealthy, and restarted.
+    let (_, check, at) = h.spawned().await;
+    assert_eq!(at, 13.0);
+    h.exit(check, 1);
+    let (_, check, at) = h.spawned().await;
+    assert_eq!(at, 23.0);
+    h.exit(check, 1);
+    assert_eq!(h.signalled().await, (db, Signal::TERM, false, 23.0));
+    let info = h.handle.info("db").await.unwrap();
+    assert_eq!(
+        info.health,
+        crate::process::health::Health::Unhealthy("exit status 1".into())
+    );
+    h.killed(db, NixSignal::SIGTERM);
+    let (name, _, at) = h.spawned().await;
+    assert_eq!((name.as_str(), at), ("db", 23.0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn changes_act_only_on_running_processes_and_cron_starts_only_stopped_ones() {
+    let mut h = Harness::new(
+        "[program:web]\ncommand=/bin/sh\nstartsecs=0\nrestart_directory_monitor=/tmp\n\
+         restart_signal_when_file_changed=HUP USR1\n\
+         [program:job]\ncommand=/bin/sh\nstartsecs=0\nautostart=false\nautorestart=false\n\
+         cron=@every 1h\nrestart_when_binary_changed=true\n",
+    );
+    let (_, web, _) = h.spawned().await;
+    h.handle
+        .changed("web:web".into(), crate::supervisor::Changed::Files, "/tmp/x".into())
+        .await;
+    assert_eq!(h.signalled().await.1, Signal::HUP);
+    assert_eq!(h.signalled().await, (web, Signal::parse("USR1").unwrap(), false, 0.0));
+    // Not running: a change does nothing, a tick starts it, and a tick while it runs does not.
+    h.handle
+        .changed("job:job".into(), crate::supervisor::Changed::Binary, "x".into())
+        .await;
+    h.handle.scheduled("job:job".into()).await;
+    let (name, job, _) = h.spawned().await;
+    assert_eq!(name, "job");
+    h.entered("job", Running).await;
+    h.handle.scheduled("job:job".into()).await;
+    h.handle
+        .changed("job:job".into(), crate::supervisor::Changed::Binary, "x".into())
+        .await;
+    // Restarted through the one restart path: stopped, then spawned again.
+    assert_eq!(h.signalled().await.0, job);
+    h.killed(job, NixSignal::SIGTERM);
+    assert_eq!(h.spawned().await.0, "job");
+    h.quiet().await;
+}
