@@ -1,8 +1,9 @@
 // Drives the GUI in Debian's headless chromium: the page says what it is, shows the programs
 // (names escaped) by group with restarts, CPU, memory and their history, a stop changes the
-// state on the page without a reload, listener pools show their listeners' states, and the log
+// state on the page without a reload, health checks' verdicts show as they change, listener pools show their listeners' states, and the log
 // viewer shows new lines, clears the log and closes.
 // Usage: node gui_test.mjs BASE_URL
+import { writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const base = process.argv[2];
@@ -40,6 +41,16 @@ try {
   if (!/^\d+\.\d+\.\d+/.test(await page.locator("#version").textContent())) await fail("no version");
   if (!(await page.locator("header").textContent()).includes("identifier")) await fail("identifier not labelled");
   console.log("ok programs shown");
+
+  // Health: in the description, and a verdict (which changes no state) reaches the open page.
+  const health = (want) => page.waitForFunction((want) => {
+    const tr = document.querySelector('#procs tbody tr[data-name="checked:checked"]');
+    return tr && tr.dataset.health === want[0] && tr.querySelector(".desc").textContent.includes(want[1]);
+  }, want, { timeout: 20000 });
+  await health(["healthy", ", healthy"]);
+  writeFileSync(process.env.SICK, "");
+  await health(["unhealthy", ", unhealthy: exit status 1"]);
+  console.log("ok health shown");
 
   // CPU, memory and their history arrive every 2 s.
   await page.waitForFunction(() => {

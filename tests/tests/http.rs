@@ -191,7 +191,9 @@ fn web_gui_in_headless_chromium() {
          [program:ticker]\ncommand=sh -c 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done'\nstartsecs=0\n\
          [program:<script>]\ncommand=sleep 600\nstartsecs=0\n\
          [group:workers]\nprograms=w1,w2\n[program:w1]\ncommand=sleep 600\nstartsecs=0\n[program:w2]\ncommand=sleep 600\nstartsecs=0\n\
-         [eventlistener:watch]\ncommand=sh -c 'printf \"READY\\n\"; exec sleep 600'\nevents=PROCESS_STATE_FATAL\nstartsecs=0\n"
+         [eventlistener:watch]\ncommand=sh -c 'printf \"READY\\n\"; exec sleep 600'\nevents=PROCESS_STATE_FATAL\nstartsecs=0\n\
+         [program:checked]\ncommand=sleep 600\nstartsecs=0\nliveness_check_script=test ! -e %(here)s/sick\n\
+         liveness_check_period=0.3\nliveness_check_failure_threshold=1\nliveness_check_failure_action=true\n"
     ));
     d.wait_log("success: web entered RUNNING state");
     let gui = repo_root().join("tests/gui");
@@ -203,6 +205,7 @@ fn web_gui_in_headless_chromium() {
         .arg(gui.join("gui_test.mjs"))
         .arg(format!("http://127.0.0.1:{port}"))
         .env("SCREENSHOT", d.path("gui.png"))
+        .env("SICK", d.path("sick"))
         .output()
         .expect("node");
     let stdout = String::from_utf8_lossy(&out.stdout);

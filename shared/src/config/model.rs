@@ -280,6 +280,16 @@ pub enum FcgiSocket {
     Tcp { host: String, port: u16 },
 }
 
+impl std::fmt::Display for FcgiSocket {
+    /// The URL as the config gives it (what supervisor's log lines show).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FcgiSocket::Unix { path, .. } => write!(f, "unix://{}", path.display()),
+            FcgiSocket::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupConfig {
     pub name: String,

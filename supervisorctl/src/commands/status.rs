@@ -86,6 +86,8 @@ fn print_json(infos: &[&v1::ProcessInfo]) {
             ("exitstatus", i.exitstatus.to_string()),
             ("spawnerr", json::string(&i.spawnerr)),
             ("description", json::string(&i.description)),
+            ("health", json::string(&i.health)),
+            ("health_detail", json::string(&i.health_detail)),
             ("stdout_logfile", json::string(&i.stdout_logfile)),
             ("stderr_logfile", json::string(&i.stderr_logfile)),
         ])

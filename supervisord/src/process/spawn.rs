@@ -83,6 +83,9 @@ pub enum SpawnError {
     /// The system refused: pipes, the fork, a NUL byte in an argument.
     #[error("{reason} for '{name}'")]
     System { name: String, reason: String },
+    /// An fcgi program's socket can't be created (supervisor's words).
+    #[error("{0}")]
+    Socket(String),
     /// A log file can't be opened (supervisor's words, with the errno's name).
     #[error("{}", log_file_message(name, *errno))]
     LogFile {

@@ -109,6 +109,8 @@ pub struct Supervisor {
     probe_sender: mpsc::UnboundedSender<health::ProbeResult>,
     /// The processes in force, for the file watcher and the scheduler.
     active: watch::Sender<Arc<Active>>,
+    /// The fcgi groups' sockets, while a process of the group holds them.
+    sockets: super::fcgi::Sockets,
 }
 
 impl Supervisor {
@@ -178,6 +180,7 @@ impl Supervisor {
             probe_results,
             probe_sender,
             active,
+            sockets: Default::default(),
         };
         s.load_table(config);
         (s, handle)

@@ -27,7 +27,13 @@ fn wanted(cfg: &shared::config::LogConfig, sink: &SinkHandle) -> bool {
     sink.captured || cfg.events_enabled || cfg.capture_maxbytes > 0
 }
 
-pub(super) fn plan(cfg: &ProcessConfig, stdout: &SinkHandle, stderr: &SinkHandle) -> Plan {
+/// `socket`: an fcgi program's share of its group's socket.
+pub(super) fn plan(
+    cfg: &ProcessConfig,
+    stdout: &SinkHandle,
+    stderr: &SinkHandle,
+    socket: Option<OwnedFd>,
+) -> Plan {
     let listener = matches!(cfg.kind, ProcessKind::EventListener(_));
     // A listener's stdout is its side of the protocol: always read.
     let stdout = if listener || wanted(&cfg.stdout, stdout) {
@@ -44,13 +50,16 @@ pub(super) fn plan(cfg: &ProcessConfig, stdout: &SinkHandle, stderr: &SinkHandle
     } else {
         ErrOutput::Null
     };
-    match &cfg.kind {
-        // fcgi programs are connected as programs until fcgi sockets (as their stdin) exist.
-        ProcessKind::Program | ProcessKind::EventListener(_) | ProcessKind::Fcgi(_) => Plan {
-            stdin: Stdin::Pipe,
-            stdout,
-            stderr,
-        },
+    let stdin = match (&cfg.kind, socket) {
+        // The group's listening socket, which the program accepts connections on.
+        (ProcessKind::Fcgi(_), Some(socket)) => Stdin::Fd(socket),
+        (ProcessKind::Fcgi(_), None) => Stdin::Null,
+        (ProcessKind::Program | ProcessKind::EventListener(_), _) => Stdin::Pipe,
+    };
+    Plan {
+        stdin,
+        stdout,
+        stderr,
     }
 }
 

@@ -4,6 +4,7 @@
 mod actor;
 mod child_io;
 mod env;
+mod fcgi;
 mod handle;
 mod spawner;
 mod table;

@@ -47,6 +47,8 @@ pub(super) struct Process {
     /// Indices of the processes this one depends on, and of those depending on it.
     pub(super) deps: Vec<usize>,
     pub(super) dependents: Vec<usize>,
+    /// Its share of its fcgi group's socket, from its spawn until it is reaped.
+    pub(super) fcgi: Option<super::fcgi::Key>,
     /// The pid of its pre_start_hook or pre_stop_hook while one runs.
     pub(super) hook: Option<i32>,
     /// Its liveness check's state in this run.
@@ -91,6 +93,7 @@ impl Process {
             stdin: None,
             deps: Vec::new(),
             dependents: Vec::new(),
+            fcgi: None,
             hook: None,
             check: health::Tracker::default(),
             check_round: 0,

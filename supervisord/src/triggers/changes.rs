@@ -88,7 +88,16 @@ fn specs(active: &Active) -> (Vec<Spec>, Vec<String>) {
             debounce: p.watch.debounce,
         };
         if p.watch.binary.is_some() {
-            match crate::supervisor::executable(&active.config, p) {
+            // A path that does not exist yet is watched for (as the program can't start until it
+            // does); a bare name must be found on PATH first.
+            let found = match crate::supervisor::executable(&active.config, p) {
+                Ok(exe) => Ok(exe),
+                Err(e) => match p.argv.first() {
+                    Some(a) if a.contains('/') => Ok(PathBuf::from(a)),
+                    _ => Err(e),
+                },
+            };
+            match found {
                 Ok(exe) => {
                     let exe = match (&p.directory, exe.is_relative()) {
                         (Some(d), true) => d.join(exe),

@@ -202,7 +202,20 @@ impl Supervisor {
                 });
             }
         }
-        let plan = child_io::plan(cfg, &p.stdout, &p.stderr);
+        let socket = match &cfg.kind {
+            shared::config::ProcessKind::Fcgi(f) => {
+                let (key, fd) = self
+                    .sockets
+                    .acquire(&cfg.group, f)
+                    .map_err(SpawnError::Socket)?;
+                self.procs[i].fcgi = Some(key);
+                Some(fd)
+            }
+            _ => None,
+        };
+        let p = &self.procs[i];
+        let cfg = &p.cfg;
+        let plan = child_io::plan(cfg, &p.stdout, &p.stderr, socket);
         let spec = SpawnSpec {
             name: cfg.name.clone(),
             filename: prepared.filename,
@@ -224,7 +237,15 @@ impl Supervisor {
                         .map_or(libc::SIGTERM, |s| s.number())
                 }),
         };
-        let spawned = self.spawner.spawn(spec)?;
+        let spawned = match self.spawner.spawn(spec) {
+            Ok(s) => s,
+            Err(e) => {
+                if let Some(key) = self.procs[i].fcgi.take() {
+                    self.sockets.release(&key);
+                }
+                return Err(e);
+            }
+        };
         let pid = spawned.pid;
         let p = &mut self.procs[i];
         p.stdin = child_io::wire(
@@ -310,6 +331,9 @@ impl Supervisor {
         p.pid = 0;
         p.ended_pid = exit.pid;
         p.stdin = None;
+        // Released after the exit is handled, as Python does (and so a process restarted at
+        // once takes its share before this one lets go: the socket stays open across it).
+        let socket = p.fcgi.take();
         p.timer_gen += 1;
         p.laststop = Some(Instant::now());
         p.laststop_wall = wall_now();
@@ -362,6 +386,9 @@ impl Supervisor {
         }
         if let Some(p) = self.by_id.get(&id).and_then(|&i| self.procs.get_mut(i)) {
             p.ended_pid = 0;
+        }
+        if let Some(key) = socket {
+            self.sockets.release(&key);
         }
         if !self.running() {
             self.progress_stop_all();

@@ -663,13 +663,24 @@ async fn changes_act_only_on_running_processes_and_cron_starts_only_stopped_ones
     );
     let (_, web, _) = h.spawned().await;
     h.handle
-        .changed("web:web".into(), crate::supervisor::Changed::Files, "/tmp/x".into())
+        .changed(
+            "web:web".into(),
+            crate::supervisor::Changed::Files,
+            "/tmp/x".into(),
+        )
         .await;
     assert_eq!(h.signalled().await.1, Signal::HUP);
-    assert_eq!(h.signalled().await, (web, Signal::parse("USR1").unwrap(), false, 0.0));
+    assert_eq!(
+        h.signalled().await,
+        (web, Signal::parse("USR1").unwrap(), false, 0.0)
+    );
     // Not running: a change does nothing, a tick starts it, and a tick while it runs does not.
     h.handle
-        .changed("job:job".into(), crate::supervisor::Changed::Binary, "x".into())
+        .changed(
+            "job:job".into(),
+            crate::supervisor::Changed::Binary,
+            "x".into(),
+        )
         .await;
     h.handle.scheduled("job:job".into()).await;
     let (name, job, _) = h.spawned().await;
@@ -677,7 +688,11 @@ async fn changes_act_only_on_running_processes_and_cron_starts_only_stopped_ones
     h.entered("job", Running).await;
     h.handle.scheduled("job:job".into()).await;
     h.handle
-        .changed("job:job".into(), crate::supervisor::Changed::Binary, "x".into())
+        .changed(
+            "job:job".into(),
+            crate::supervisor::Changed::Binary,
+            "x".into(),
+        )
         .await;
     // Restarted through the one restart path: stopped, then spawned again.
     assert_eq!(h.signalled().await.0, job);
