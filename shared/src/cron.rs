@@ -213,7 +213,10 @@ fn field(s: &str, r: &Range) -> Result<u64, String> {
         let mut v = lo;
         while v <= hi {
             bits |= 1 << v;
-            v += step;
+            let Some(next) = v.checked_add(step) else {
+                break;
+            };
+            v = next;
         }
     }
     Ok(bits)
