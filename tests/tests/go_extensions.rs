@@ -94,11 +94,20 @@ fn a_burst_of_200_files_is_one_restart_and_other_names_are_ignored() {
     }
     std::fs::write(conf.join("notes.txt"), "not a .conf").expect("write");
     let log = d.wait_log("changed: restarting 'web'");
-    assert!(log.contains("/sub/f000.conf"), "{log}");
+    let action = log
+        .lines()
+        .find(|l| l.contains("changed: restarting 'web'"))
+        .expect("action");
+    assert!(
+        action.contains("/sub/f") && action.contains(".conf and more"),
+        "{action}"
+    );
     let second = running_pid(&d, "web", pid);
     // A change after the burst is a second action, named for that file alone: so the burst
-    // was exactly one.
-    std::fs::write(conf.join("sentinel.conf"), "x").expect("write");
+    // was exactly one. It is written into a directory made just before, so it is seen however
+    // soon after the directory it comes.
+    std::fs::create_dir_all(conf.join("late/deeper")).expect("mkdir");
+    std::fs::write(conf.join("late/deeper/sentinel.conf"), "x").expect("write");
     let log = d.wait_log_count("changed: restarting 'web'", 2);
     let actions: Vec<&str> = log
         .lines()
@@ -300,16 +309,18 @@ fn an_http_check_reports_health_everywhere_and_its_failure_action_runs() {
         command=python3 %(here)s/server.py {port}
         directory=%(here)s
         startsecs=0
+        autostart=false
         liveness_check_script=http://127.0.0.1:{port}/health
+        liveness_check_initial_delay=2
         liveness_check_period=0.3
-        liveness_check_timeout=5
+        liveness_check_timeout=3
         liveness_check_failure_threshold=2
         liveness_check_success_threshold=2
         liveness_check_failure_action=echo "api is sick" > %(here)s/alerted
         "#
     ));
     std::fs::write(d.path("server.py"), SERVER).expect("write");
-    d.ctl(&["restart", "api"]);
+    d.ctl(&["start", "api"]);
     d.wait_log("'api' is healthy (liveness check passed)");
     let status = d.ctl(&["status", "api"]).stdout;
     assert!(status.contains(", healthy"), "{status}");
@@ -318,8 +329,12 @@ fn an_http_check_reports_health_everywhere_and_its_failure_action_runs() {
         metrics.contains("supervisord_process_healthy{name=\"api\",group=\"api\"} 1"),
         "{metrics}"
     );
+    let before = d.log().matches("'api' is unhealthy").count();
     std::fs::write(d.path("sick"), "").expect("touch");
-    d.wait_log("'api' is unhealthy (2 failed liveness checks in a row, the last: http://127.0.0.1");
+    d.wait_log_count(
+        "'api' is unhealthy (2 failed liveness checks in a row, the last: http://127.0.0.1",
+        before + 1,
+    );
     wait_for("the failure action's file", || {
         d.path("alerted").exists().then_some(())
     });
@@ -346,6 +361,15 @@ fn an_http_check_reports_health_everywhere_and_its_failure_action_runs() {
     );
     std::fs::remove_file(d.path("sick")).expect("rm");
     d.wait_log_count("'api' is healthy (liveness check passed)", 2);
+    // A server that stops answering (stopped by SIGSTOP: connections are accepted by the
+    // kernel, nothing replies) fails by the timeout.
+    let pid: i32 = d.ctl(&["pid", "api"]).stdout.trim().parse().expect("pid");
+    let api = nix::unistd::Pid::from_raw(pid);
+    nix::sys::signal::kill(api, nix::sys::signal::Signal::SIGSTOP).expect("stop");
+    d.wait_log("/health: no answer within 3s");
+    d.wait_log_count("'api' is unhealthy", before + 2);
+    nix::sys::signal::kill(api, nix::sys::signal::Signal::SIGCONT).expect("cont");
+    d.wait_log_count("'api' is healthy (liveness check passed)", 3);
     d.stop();
 }
 
@@ -355,12 +379,14 @@ fn tcp_and_command_checks_restart_and_stop_what_fails() {
     let mut d = Daemon::start(&format!(
         r#"
         [program:listener]
-        command=python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(2); s.close(); time.sleep(600)"
+        command=python3 -c "import os,socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', {port})); s.listen(); exec('while not os.path.exists(\'close\'): time.sleep(0.1)'); s.close(); os.remove('close'); time.sleep(600)"
+        directory=%(here)s
         startsecs=0
         stopwaitsecs=2
         liveness_check_script=tcp://127.0.0.1:{port}
+        liveness_check_initial_delay=3
         liveness_check_period=0.5
-        liveness_check_failure_threshold=2
+        liveness_check_failure_threshold=3
         [program:checked]
         command=sleep 600
         startsecs=0
@@ -372,7 +398,8 @@ fn tcp_and_command_checks_restart_and_stop_what_fails() {
     ));
     let first = d.spawned_pid("listener");
     d.wait_log("'listener' is healthy");
-    // It closes its socket 2 s after it starts: restarted, with a new pid, healthy again.
+    // It closes its socket when told: restarted, with a new pid, healthy again.
+    std::fs::write(d.path("close"), "").expect("touch");
     d.wait_log("'listener' is unhealthy");
     d.wait_log("restarting it");
     let second = running_pid(&d, "listener", first);

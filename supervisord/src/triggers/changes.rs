@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::event::{EventKind, ModifyKind};
+use notify::event::{CreateKind, EventKind, ModifyKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -204,6 +204,34 @@ fn is_change(kind: &EventKind) -> bool {
     }
 }
 
+/// The most entries looked at in a new directory (a tree copied in at once is still seen as a
+/// change by its first files).
+const SCAN_LIMIT: usize = 10_000;
+
+/// The files below a directory that was just created, up to [`SCAN_LIMIT`] entries.
+fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    let mut seen = 0;
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            seen += 1;
+            if seen > SCAN_LIMIT {
+                return out;
+            }
+            match e.file_type() {
+                Ok(t) if t.is_dir() => todo.push(e.path()),
+                Ok(_) => out.push(e.path()),
+                Err(_) => {}
+            }
+        }
+    }
+    out
+}
+
 /// Events the watcher thread may queue before it waits for this task.
 const QUEUE: usize = 1024;
 
@@ -351,13 +379,21 @@ impl State {
         }
         let now = Instant::now();
         let mut replan = false;
+        let created_dir = matches!(event.kind, EventKind::Create(CreateKind::Folder));
         for path in &event.paths {
+            // Files written into a new directory before its watch was added are only seen by
+            // looking.
+            let inside: Vec<PathBuf> = if created_dir {
+                files_below(path)
+            } else {
+                Vec::new()
+            };
             for s in &self.specs {
-                if s.target.touched_by(path) {
-                    self.bursts
-                        .event((s.full_name.clone(), s.what), now, s.debounce, |t| {
-                            t.add(path)
-                        });
+                for p in std::iter::once(path).chain(&inside) {
+                    if s.target.touched_by(p) {
+                        self.bursts
+                            .event((s.full_name.clone(), s.what), now, s.debounce, |t| t.add(p));
+                    }
                 }
             }
             // Something missing may have appeared, or a watched directory gone.

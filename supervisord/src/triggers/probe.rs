@@ -34,7 +34,13 @@ pub async fn run(probe: &Probe, timeout: Duration) -> Result<(), String> {
     };
     match tokio::time::timeout(timeout, work).await {
         Ok(r) => r,
-        Err(_) => Err(format!("no answer within {timeout:?}")),
+        Err(_) => Err(match probe {
+            Probe::Tcp { host, port } => {
+                format!("tcp://{host}:{port}: no answer within {timeout:?}")
+            }
+            Probe::Http(url) => format!("{url}: no answer within {timeout:?}"),
+            Probe::Command(_) => format!("no answer within {timeout:?}"),
+        }),
     }
 }
 
