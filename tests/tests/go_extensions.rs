@@ -448,3 +448,87 @@ fn depends_on_waits_for_a_dependency_that_is_slow_to_listen() {
     assert!(db_out.contains("listening"), "{db_out}");
     d.stop();
 }
+
+/// Records each request (method, path, the X-Who header, body) in `requests.log` and answers
+/// 200.
+const RECORDER: &str = r#"
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n).decode() if n else ""
+        with open("requests.log", "a") as f:
+            f.write("%s %s %s %s\n" % (self.command, self.path, self.headers.get("X-Who"), body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    do_GET = do_POST = answer
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+#[test]
+fn hooks_in_the_go_forms_http_and_tcp() {
+    let (port, closed) = (free_port(), free_port());
+    let mut d = Daemon::start(&format!(
+        r#"
+        [program:recorder]
+        command=python3 %(here)s/recorder.py {port}
+        directory=%(here)s
+        startsecs=0
+        autostart=false
+        priority=1
+        [program:app]
+        command=sleep 600
+        startsecs=0
+        autostart=false
+        pre_start_hook=http://127.0.0.1:{port}/starting -H 'X-Who: app'
+        pre_stop_hook=http://127.0.0.1:{port}/stopping -H 'X-Who: app' -d 'reason=stop'
+        [program:gated]
+        command=sleep 600
+        startsecs=0
+        autostart=false
+        startretries=0
+        pre_start_hook=tcp://127.0.0.1:{closed}
+        "#
+    ));
+    std::fs::write(d.path("recorder.py"), RECORDER).expect("write");
+    d.ctl(&["start", "recorder"]);
+    let log_file = d.path("requests.log");
+    let requests = || std::fs::read_to_string(&log_file).unwrap_or_default();
+    // The recorder may take a moment to listen: until then the hook fails and app BACKOFFs.
+    wait_for("app RUNNING after its HTTP pre_start_hook", || {
+        d.ctl(&["start", "app"]);
+        d.ctl(&["status", "app"])
+            .stdout
+            .contains("RUNNING")
+            .then_some(())
+    });
+    assert!(
+        requests().contains("GET /starting app \n"),
+        "{}",
+        requests()
+    );
+    d.ctl(&["stop", "app"]);
+    d.wait_log("stopped: app");
+    assert!(
+        requests().contains("POST /stopping app reason=stop\n"),
+        "{}",
+        requests()
+    );
+    let log = d.log();
+    let hook = log.find("'app' pre_stop_hook succeeded").expect(&log);
+    assert!(hook < log.find("stopped: app").expect("stopped"), "{log}");
+
+    let out = d.ctl(&["start", "gated"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    let status = d.ctl(&["status", "gated"]).stdout;
+    assert!(
+        status.contains(&format!(
+            "pre_start_hook failed: tcp://127.0.0.1:{closed}: Connection refused"
+        )),
+        "{status}"
+    );
+    d.stop();
+}

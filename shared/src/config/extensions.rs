@@ -7,7 +7,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::reader::Sect;
-use super::{DirWatch, FailureAction, HealthCheck, Hooks, OnChange, Probe, WatchConfig};
+use super::{
+    DirWatch, FailureAction, HealthCheck, Hooks, HttpBody, HttpRequest, OnChange, Probe,
+    WatchConfig,
+};
 use crate::cron::Schedule;
 use crate::values;
 
@@ -97,7 +100,10 @@ pub(super) fn watch(s: &mut Sect<'_, '_>, here_dir: &Path) -> WatchConfig {
             None
         }
     };
-    let debounce = s.value("restart_debounce", "0.5", values::duration);
+    let debounce = s.value("restart_debounce", "0.5", |v| match values::duration(v)? {
+        d if d > Duration::from_secs(3600) => Err(format!("at most an hour (3600), got {v:?}")),
+        d => Ok(d),
+    });
     if binary.is_none() && directory.is_none() {
         orphans(
             s,
@@ -113,8 +119,8 @@ pub(super) fn watch(s: &mut Sect<'_, '_>, here_dir: &Path) -> WatchConfig {
 }
 
 pub(super) fn hooks(s: &mut Sect<'_, '_>) -> Hooks {
-    let pre_start = s.non_empty("pre_start_hook");
-    let pre_stop = s.non_empty("pre_stop_hook");
+    let pre_start = s.optional("pre_start_hook", probe).flatten();
+    let pre_stop = s.optional("pre_stop_hook", probe).flatten();
     let timeout = s.value("hook_timeout", "30", positive_duration);
     if pre_start.is_none() && pre_stop.is_none() {
         orphans(s, &["hook_timeout"], "pre_start_hook or pre_stop_hook");
@@ -179,6 +185,53 @@ fn failure_action(v: &str) -> values::ValueResult<FailureAction> {
     })
 }
 
+/// `URL [-H 'Name: value']... [-d DATA | -d @FILE]`, the Go supervisord's hook syntax.
+fn http(t: &str) -> values::ValueResult<HttpRequest> {
+    let words = values::shell_split(t)?;
+    let mut words = words.into_iter();
+    let url = words.next().unwrap_or_default();
+    let rest = &url[url.find("://").map_or(0, |i| i + 3)..];
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("{url:?} has no host"));
+    }
+    let mut req = HttpRequest {
+        url,
+        headers: Vec::new(),
+        body: None,
+    };
+    while let Some(opt) = words.next() {
+        let mut value = || words.next().ok_or_else(|| format!("{opt} needs a value"));
+        match opt.as_str() {
+            "-H" | "--header" => {
+                let h = value()?;
+                let (name, v) = h
+                    .split_once(':')
+                    .ok_or_else(|| format!("header {h:?}: expected 'Name: value'"))?;
+                req.headers
+                    .push((name.trim().to_owned(), v.trim().to_owned()));
+            }
+            "-d" | "--data" => {
+                let d = value()?;
+                req.body = Some(match d.strip_prefix('@') {
+                    Some(f) => HttpBody::File(f.into()),
+                    None => HttpBody::Text(d),
+                });
+            }
+            "-key" | "-cert" | "-ca" => {
+                return Err(format!(
+                    "{opt}: client certificates are not taken by our HTTP probes (an https:// certificate is not verified); use a command (curl) for mutual TLS"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "unknown option {other:?} after the URL (expected -H 'Name: value' or -d DATA)"
+                ));
+            }
+        }
+    }
+    Ok(req)
+}
+
 /// `http(s)://…`, `tcp://host:port`, `script://command` or a command; empty is no check.
 fn probe(v: &str) -> values::ValueResult<Option<Probe>> {
     let t = v.trim();
@@ -187,11 +240,7 @@ fn probe(v: &str) -> values::ValueResult<Option<Probe>> {
     }
     let lower = t.to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
-        let rest = &t[t.find("://").map_or(0, |i| i + 3)..];
-        if rest.is_empty() || rest.starts_with('/') {
-            return Err(format!("{t:?} has no host"));
-        }
-        return Ok(Some(Probe::Http(t.to_owned())));
+        return http(t).map(|r| Some(Probe::Http(r)));
     }
     if let Some(addr) = t.strip_prefix("tcp://") {
         let addr = addr.trim_end_matches('/');
@@ -221,14 +270,38 @@ fn probe(v: &str) -> values::ValueResult<Option<Probe>> {
 mod tests {
     use super::*;
 
+    fn get(url: &str) -> HttpRequest {
+        HttpRequest {
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
     #[test]
     fn probes() {
         let ok = [
             (
                 "http://127.0.0.1:8080/health",
-                Probe::Http("http://127.0.0.1:8080/health".into()),
+                Probe::Http(get("http://127.0.0.1:8080/health")),
             ),
-            ("https://localhost", Probe::Http("https://localhost".into())),
+            ("https://localhost", Probe::Http(get("https://localhost"))),
+            (
+                "http://h/hook -H 'X-Token: s3cr3t' -d '{\"a\": 1}'",
+                Probe::Http(HttpRequest {
+                    url: "http://h/hook".into(),
+                    headers: vec![("X-Token".into(), "s3cr3t".into())],
+                    body: Some(HttpBody::Text("{\"a\": 1}".into())),
+                }),
+            ),
+            (
+                "http://h/hook --data @/etc/app/payload.json",
+                Probe::Http(HttpRequest {
+                    url: "http://h/hook".into(),
+                    headers: vec![],
+                    body: Some(HttpBody::File("/etc/app/payload.json".into())),
+                }),
+            ),
             (
                 "tcp://127.0.0.1:5432",
                 Probe::Tcp {
@@ -256,6 +329,10 @@ mod tests {
         for bad in [
             "http://",
             "https:///x",
+            "http://h -d",
+            "http://h -H nocolon",
+            "http://h -X POST",
+            "https://h -cert c.pem",
             "tcp://host",
             "tcp://host:0",
             "tcp://:80",

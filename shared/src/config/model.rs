@@ -362,26 +362,42 @@ pub struct WatchConfig {
     pub debounce: Duration,
 }
 
-/// `pre_start_hook`, `pre_stop_hook` (Go extension) and `hook_timeout` (ours).
+/// `pre_start_hook`, `pre_stop_hook` (Go extension) and `hook_timeout` (ours). A hook is a
+/// command, or (as the Go code takes them) an HTTP request or a TCP connection.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Hooks {
-    /// Run before each spawn; a failure is a failed start.
-    pub pre_start: Option<String>,
-    /// Run before the first stop signal; a failure is logged and the stop goes on.
-    pub pre_stop: Option<String>,
+    /// Done before each spawn; a failure is a failed start.
+    pub pre_start: Option<Probe>,
+    /// Done before the first stop signal; a failure is logged and the stop goes on.
+    pub pre_stop: Option<Probe>,
     /// A hook still running after this is killed (and has failed).
     pub timeout: Duration,
 }
 
-/// What a health check probes.
+/// What a health check probes, or a hook does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probe {
-    /// `http://…` or `https://…`: a GET answered with a status from 200 to 399.
-    Http(String),
+    /// `http://…` or `https://…`: a request answered with a status from 200 to 399.
+    Http(HttpRequest),
     /// `tcp://host:port`: a connection accepted.
     Tcp { host: String, port: u16 },
     /// Anything else: a command run through `sh -c` that exits 0.
     Command(String),
+}
+
+/// An HTTP probe: `URL [-H 'Name: value']... [-d DATA | -d @FILE]` (the Go supervisord's
+/// options): a GET, or a POST of DATA (a file's contents, read each time, with `@`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<HttpBody>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpBody {
+    Text(String),
+    File(PathBuf),
 }
 
 /// `liveness_check_failure_action`.

@@ -22,6 +22,10 @@ pub enum KillError {
 
 /// Sends `sig` to `pid`, or to its process group when `group` is set.
 pub fn send(pid: i32, sig: Signal, group: bool) -> Result<(), KillError> {
+    // kill(0) and kill(-1) would reach the daemon's own group, or every process it may signal.
+    if pid <= 1 {
+        return Err(KillError::Gone);
+    }
     let target = if group { -pid } else { pid };
     let res = match NixSignal::try_from(sig.number()) {
         Ok(s) => kill(Pid::from_raw(target), s),

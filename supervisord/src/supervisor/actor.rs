@@ -100,17 +100,22 @@ pub struct Supervisor {
     /// child wrote is lost.
     pumps: Pumps,
     /// The commands running for processes (hooks, checks), by pid, and their timeouts.
-    jobs: HashMap<i32, jobs::Job>,
-    job_timers: DelayQueue<i32>,
+    jobs: jobs::Jobs,
+    job_timers: DelayQueue<(i32, u64)>,
     /// Liveness checks due: (process id, check round).
     checks: DelayQueue<(u64, u64)>,
     /// Results of HTTP and TCP checks, which run as tasks of their own.
-    probe_results: mpsc::UnboundedReceiver<health::ProbeResult>,
-    probe_sender: mpsc::UnboundedSender<health::ProbeResult>,
+    probe_results: mpsc::UnboundedReceiver<jobs::ProbeResult>,
+    probe_sender: mpsc::UnboundedSender<jobs::ProbeResult>,
+    /// The last hook's token (each hook gets the next).
+    next_token: u64,
     /// The processes in force, for the file watcher and the scheduler.
     active: watch::Sender<Arc<Active>>,
     /// The fcgi groups' sockets, while a process of the group holds them.
     sockets: super::fcgi::Sockets,
+    /// Shares of fcgi sockets held by processes a reload left behind (abandoned after SIGKILL),
+    /// by pid: released when the kernel finally gives them up.
+    orphan_sockets: HashMap<i32, super::fcgi::Key>,
 }
 
 impl Supervisor {
@@ -174,13 +179,15 @@ impl Supervisor {
             finished: false,
             spawner,
             pumps: Pumps::default(),
-            jobs: HashMap::new(),
+            jobs: Default::default(),
             job_timers: DelayQueue::new(),
             checks: DelayQueue::new(),
             probe_results,
             probe_sender,
+            next_token: 0,
             active,
             sockets: Default::default(),
+            orphan_sockets: HashMap::new(),
         };
         s.load_table(config);
         (s, handle)
@@ -505,7 +512,7 @@ impl Supervisor {
                 generation: p.timer_gen,
                 kind,
             },
-            after,
+            timer_span(after),
         );
     }
 
@@ -526,6 +533,14 @@ impl Supervisor {
             TimerStep::Ignore => {}
         }
     }
+}
+
+/// The longest a timer is set for: tokio's timer wheel takes about two years at most (it
+/// panics beyond), and a config may say `startsecs=99999999999`; a year stands for "never".
+const LONGEST_TIMER: Duration = Duration::from_secs(365 * 86400);
+
+pub(super) fn timer_span(d: Duration) -> Duration {
+    d.min(LONGEST_TIMER)
 }
 
 /// `depends_on`/`shutdown_on_exit` names: a program, a group, `group:name`, or a process name.

@@ -49,12 +49,21 @@ pub(super) struct Process {
     pub(super) dependents: Vec<usize>,
     /// Its share of its fcgi group's socket, from its spawn until it is reaped.
     pub(super) fcgi: Option<super::fcgi::Key>,
-    /// The pid of its pre_start_hook or pre_stop_hook while one runs.
-    pub(super) hook: Option<i32>,
+    /// Its pre_start_hook or pre_stop_hook while one runs.
+    pub(super) hook: Option<HookRun>,
     /// Its liveness check's state in this run.
     pub(super) check: health::Tracker,
     /// Bumped at every start and end of a run: check results of another run are stale.
     pub(super) check_round: u64,
+}
+
+/// A hook under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct HookRun {
+    /// Tells its end from that of an earlier hook of the same process.
+    pub(super) token: u64,
+    /// A command's pid (an HTTP or TCP hook is a task of the daemon's).
+    pub(super) pid: Option<i32>,
 }
 
 pub(crate) fn wall_now() -> i64 {

@@ -396,12 +396,13 @@ impl State {
                     }
                 }
             }
-            // Something missing may have appeared, or a watched directory gone.
-            replan |= self
-                .missing
-                .iter()
-                .any(|m| m.starts_with(path) || path.parent().is_some_and(|p| m.starts_with(p)))
-                || (matches!(event.kind, EventKind::Remove(_)) && self.watched.contains_key(path));
+            // Something missing (or a directory on its way) may have appeared, or a watched
+            // directory gone; other events beside a missing path change nothing.
+            let renamed = matches!(event.kind, EventKind::Modify(ModifyKind::Name(_)));
+            let created = matches!(event.kind, EventKind::Create(_)) || renamed;
+            let removed = matches!(event.kind, EventKind::Remove(_)) || renamed;
+            replan |= (created && self.missing.iter().any(|m| m.starts_with(path)))
+                || (removed && self.watched.contains_key(path));
         }
         if replan {
             self.plan();

@@ -1,12 +1,13 @@
-//! HTTP(S) and TCP health probes, as Kubernetes' kubelet does them: a TCP probe passes when the
-//! connection is accepted; an HTTP probe when a GET is answered with a status from 200 to 399
+//! HTTP(S) and TCP probes (health checks, and hooks in the Go supervisord's forms), as
+//! Kubernetes' kubelet does them: a TCP probe passes when the connection is accepted; an HTTP
+//! probe when its GET (or POST, for a hook with `-d`) is answered with a status from 200 to 399
 //! (redirects are not followed, and an https:// certificate is not verified: the point is
 //! whether the program answers, on a name that often has no valid certificate).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::config::Probe;
+use shared::config::{HttpBody, HttpRequest, Probe};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -28,8 +29,8 @@ pub async fn run(probe: &Probe, timeout: Duration) -> Result<(), String> {
                 .await
                 .map(drop)
                 .map_err(|e| format!("tcp://{host}:{port}: {e}")),
-            Probe::Http(url) => http(url).await.map_err(|e| format!("{url}: {e}")),
-            Probe::Command(_) => Err("a command check is run by the supervisor".into()),
+            Probe::Http(req) => http(req).await.map_err(|e| format!("{}: {e}", req.url)),
+            Probe::Command(_) => Err("a command is run by the supervisor".into()),
         }
     };
     match tokio::time::timeout(timeout, work).await {
@@ -38,7 +39,7 @@ pub async fn run(probe: &Probe, timeout: Duration) -> Result<(), String> {
             Probe::Tcp { host, port } => {
                 format!("tcp://{host}:{port}: no answer within {timeout:?}")
             }
-            Probe::Http(url) => format!("{url}: no answer within {timeout:?}"),
+            Probe::Http(req) => format!("{}: no answer within {timeout:?}", req.url),
             Probe::Command(_) => format!("no answer within {timeout:?}"),
         }),
     }
@@ -104,8 +105,26 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
-async fn http(url: &str) -> Result<(), String> {
-    let t = parse(url)?;
+/// The most of a `-d @FILE` body sent.
+const BODY_LIMIT: u64 = 1 << 20;
+
+async fn http(req: &HttpRequest) -> Result<(), String> {
+    let t = parse(&req.url)?;
+    let body = match &req.body {
+        None => None,
+        Some(HttpBody::Text(s)) => Some(s.clone().into_bytes()),
+        Some(HttpBody::File(f)) => {
+            let file = tokio::fs::File::open(f)
+                .await
+                .map_err(|e| format!("{}: {e}", f.display()))?;
+            let mut data = Vec::new();
+            file.take(BODY_LIMIT)
+                .read_to_end(&mut data)
+                .await
+                .map_err(|e| format!("{}: {e}", f.display()))?;
+            Some(data)
+        }
+    };
     let tcp = TcpStream::connect((t.host.as_str(), t.port))
         .await
         .map_err(|e| e.to_string())?;
@@ -115,9 +134,9 @@ async fn http(url: &str) -> Result<(), String> {
             .connect(name, tcp)
             .await
             .map_err(|e| format!("TLS: {e}"))?;
-        get(tls, &t).await?
+        send(tls, &t, &req.headers, body.as_deref()).await?
     } else {
-        get(tcp, &t).await?
+        send(tcp, &t, &req.headers, body.as_deref()).await?
     };
     if (200..400).contains(&status) {
         Ok(())
@@ -126,14 +145,38 @@ async fn http(url: &str) -> Result<(), String> {
     }
 }
 
-async fn get<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, t: &Target) -> Result<u16, String> {
-    let req = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: supervisord-rs liveness check\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        t.path, t.authority
+/// A GET (or a POST of `body`), and the status of the answer.
+async fn send<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    t: &Target,
+    headers: &[(String, String)],
+    body: Option<&[u8]>,
+) -> Result<u16, String> {
+    let mut req = format!(
+        "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: supervisord-rs\r\nAccept: */*\r\nConnection: close\r\n",
+        if body.is_some() { "POST" } else { "GET" },
+        t.path,
+        t.authority
     );
+    for (name, value) in headers {
+        req.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(b) = body {
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
+            req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        }
+        req.push_str(&format!("Content-Length: {}\r\n", b.len()));
+    }
+    req.push_str("\r\n");
     s.write_all(req.as_bytes())
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(b) = body {
+        s.write_all(b).await.map_err(|e| e.to_string())?;
+    }
     let mut head = Vec::with_capacity(256);
     let mut buf = [0u8; 1024];
     while !head.contains(&b'\n') && head.len() < HEAD_LIMIT {
@@ -260,21 +303,53 @@ mod tests {
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let server = tokio::spawn(async move {
-            for status in ["200 OK", "503 Service Unavailable"] {
+            let mut requests = Vec::new();
+            for status in ["200 OK", "503 Service Unavailable", "204 No Content"] {
                 let (mut s, _) = listener.accept().await.expect("accept");
+                let mut got = Vec::new();
                 let mut buf = [0u8; 1024];
-                let _ = s.read(&mut buf).await;
+                // Until the end of the head, and of a body of Content-Length 3 if one comes.
+                while !(got.ends_with(b"\r\n\r\n") || got.ends_with(b"x=1")) {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                requests.push(String::from_utf8_lossy(&got).into_owned());
                 let _ = s
                     .write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes())
                     .await;
             }
+            requests
         });
-        let url = Probe::Http(format!("http://127.0.0.1:{port}/"));
+        let url = Probe::Http(HttpRequest {
+            url: format!("http://127.0.0.1:{port}/"),
+            headers: Vec::new(),
+            body: None,
+        });
         let long = Duration::from_secs(30);
         assert_eq!(run(&url, long).await, Ok(()));
         let e = run(&url, long).await.expect_err("503");
         assert!(e.contains("HTTP status 503"), "{e}");
-        server.await.expect("server");
+        let hook = Probe::Http(HttpRequest {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            headers: vec![("X-Token".into(), "t".into())],
+            body: Some(HttpBody::Text("x=1".into())),
+        });
+        assert_eq!(run(&hook, long).await, Ok(()));
+        let requests = server.await.expect("server");
+        assert!(
+            requests[0].starts_with("GET / HTTP/1.1\r\n"),
+            "{}",
+            requests[0]
+        );
+        let post = &requests[2];
+        assert!(post.starts_with("POST /hook HTTP/1.1\r\n"), "{post}");
+        assert!(
+            post.contains("X-Token: t\r\n") && post.contains("Content-Length: 3\r\n"),
+            "{post}"
+        );
+        assert!(post.ends_with("\r\n\r\nx=1"), "{post}");
         let tcp = Probe::Tcp {
             host: "127.0.0.1".into(),
             port,

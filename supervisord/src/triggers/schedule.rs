@@ -21,15 +21,24 @@ struct Entry {
     next: Option<NaiveDateTime>,
 }
 
-fn entries(active: &Active, now: NaiveDateTime) -> Vec<Entry> {
+/// The schedules of `active`; one that was there before with the same schedule keeps its next
+/// tick (an `@every 1h` is not put off by each `update`).
+fn entries(active: &Active, now: NaiveDateTime, before: &[Entry]) -> Vec<Entry> {
     active
         .processes
         .iter()
         .filter_map(|p| {
             let schedule = p.cron.clone()?;
-            let next = schedule.next_after(now);
+            let full_name = p.full_name();
+            let next = match before
+                .iter()
+                .find(|e| e.full_name == full_name && e.schedule == schedule)
+            {
+                Some(e) => e.next,
+                None => schedule.next_after(now),
+            };
             Some(Entry {
-                full_name: p.full_name(),
+                full_name,
                 schedule,
                 next,
             })
@@ -50,14 +59,17 @@ fn until(t: NaiveDateTime) -> Duration {
             .from_local_datetime(&(t + chrono::Duration::hours(1)))
             .earliest()
     });
-    at.and_then(|at| (at - Local::now()).to_std().ok())
-        .unwrap_or_default()
+    match at {
+        Some(at) => (at - Local::now()).to_std().unwrap_or_default(),
+        // A gap of more than an hour (a rare zone change): look again later.
+        None => MAX_SLEEP,
+    }
 }
 
 pub async fn run(handle: Handle) {
     let mut active = handle.active();
     let mut table: Arc<Active> = active.borrow_and_update().clone();
-    let mut list = entries(&table, now());
+    let mut list = entries(&table, now(), &[]);
     loop {
         let next = list.iter().filter_map(|e| e.next).min();
         let sleep = next.map_or(Duration::MAX, |t| until(t).min(MAX_SLEEP));
@@ -67,7 +79,7 @@ pub async fn run(handle: Handle) {
                     return;
                 }
                 table = active.borrow_and_update().clone();
-                list = entries(&table, now());
+                list = entries(&table, now(), &list);
             }
             _ = tokio::time::sleep(sleep), if next.is_some() => {
                 let t = now();

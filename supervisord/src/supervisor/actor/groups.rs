@@ -148,10 +148,7 @@ impl Supervisor {
         // What waited for the removed processes as dependencies may start now.
         for i in 0..self.procs.len() {
             let p = &self.procs[i];
-            if p.gate == StartGate::WaitingDeps
-                && p.deps
-                    .iter()
-                    .all(|&d| self.procs[d].state == ProcessState::Running)
+            if p.gate == StartGate::WaitingDeps && p.deps.iter().all(|&d| self.procs[d].is_ready())
             {
                 self.procs[i].gate = StartGate::Open;
                 let _ = self.start(i, None);

@@ -7,16 +7,8 @@ use shared::config::{FailureAction, Probe};
 use tracing::{debug, info, warn};
 
 use super::Supervisor;
-use super::jobs::Purpose;
+use super::jobs::{ProbeResult, Purpose};
 use crate::process::health::{Tracker, Verdict};
-
-/// An HTTP or TCP check's outcome, sent back to the actor.
-#[derive(Debug)]
-pub(super) struct ProbeResult {
-    id: u64,
-    round: u64,
-    result: Result<(), String>,
-}
 
 impl Supervisor {
     /// Process `i` is RUNNING: its checks begin (after the initial delay). False when it has
@@ -30,7 +22,7 @@ impl Supervisor {
         p.check_round += 1;
         let key = (p.id, p.check_round);
         let delay = check.initial_delay;
-        self.checks.insert(key, delay);
+        self.checks.insert(key, super::timer_span(delay));
         true
     }
 
@@ -48,7 +40,8 @@ impl Supervisor {
         match &check.probe {
             Probe::Command(cmd) => {
                 let label = format!("'{}' liveness check", p.cfg.name);
-                if let Err(e) = self.run_job(i, cmd, Purpose::Check { round }, label, check.timeout)
+                if let Err(e) =
+                    self.run_job(i, cmd, Purpose::Check { round }, label, check.timeout, 0)
                 {
                     self.check_done(i, round, Err(format!("can't run the check: {e}")));
                 }
@@ -58,15 +51,9 @@ impl Supervisor {
                 let probe = probe.clone();
                 tokio::spawn(async move {
                     let result = crate::triggers::probe::run(&probe, check.timeout).await;
-                    let _ = tx.send(ProbeResult { id, round, result });
+                    let _ = tx.send(ProbeResult::check(id, round, result));
                 });
             }
-        }
-    }
-
-    pub(super) fn probe_result(&mut self, r: ProbeResult) {
-        if let Some(&i) = self.by_id.get(&r.id) {
-            self.check_done(i, r.round, r.result);
         }
     }
 
@@ -87,7 +74,8 @@ impl Supervisor {
             .record(result, check.success_threshold, check.failure_threshold);
         let name = p.cfg.name.clone();
         let full_name = p.full_name.clone();
-        self.checks.insert((p.id, round), check.period);
+        self.checks
+            .insert((p.id, round), super::timer_span(check.period));
         match verdict {
             Verdict::Same => debug!("liveness check of '{name}' done"),
             Verdict::Healthy { first } => {
@@ -128,6 +116,7 @@ impl Supervisor {
                             Purpose::Log,
                             label,
                             self.procs[i].cfg.hooks.timeout,
+                            0,
                         ) {
                             warn!("can't run the failure action of '{name}': {e}");
                         }

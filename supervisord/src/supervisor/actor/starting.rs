@@ -109,21 +109,17 @@ impl Supervisor {
         p.spawnerr.clear();
         p.exitstatus = 0;
         p.gate = StartGate::Open;
+        // Until the fork (after a pre_start_hook) nothing runs: its uptime starts there.
         p.laststart = Some(Instant::now());
         p.laststart_wall = wall_now();
         if !self.change_state(i, Input::Start) {
             return;
         }
-        let p = &self.procs[i];
-        if let Some(hook) = p.cfg.hooks.pre_start.clone() {
-            let label = format!("'{}' pre_start_hook", p.cfg.name);
-            match self.run_job(i, &hook, Purpose::PreStart, label, p.cfg.hooks.timeout) {
-                Ok(pid) => self.procs[i].hook = Some(pid),
-                Err(e) => {
-                    self.procs[i].spawnerr = format!("pre_start_hook could not run: {e}");
-                    info!("spawnerr: {}", self.procs[i].spawnerr);
-                    self.failed_start(i);
-                }
+        if let Some(hook) = self.procs[i].cfg.hooks.pre_start.clone() {
+            if let Err(e) = self.run_hook(i, Purpose::PreStart, &hook) {
+                self.procs[i].spawnerr = format!("pre_start_hook could not run: {e}");
+                info!("spawnerr: {}", self.procs[i].spawnerr);
+                self.failed_start(i);
             }
             return;
         }
@@ -132,11 +128,19 @@ impl Supervisor {
 
     /// The pre_start_hook of process `i` ended: the spawn goes on, or this start failed (or
     /// was stopped while the hook ran).
-    pub(super) fn pre_start_done(&mut self, i: usize, pid: i32, result: Result<(), String>) {
-        if self.procs[i].hook != Some(pid) {
+    pub(super) fn pre_start_done(&mut self, i: usize, token: u64, result: Result<(), String>) {
+        if self.procs[i].hook.is_none_or(|h| h.token != token) {
             return;
         }
         self.procs[i].hook = None;
+        if self.procs[i].state == ProcessState::Starting && !self.running() {
+            // The daemon began to stop (or reload) while the hook ran: nothing is started now.
+            if self.change_state(i, Input::Stop) {
+                self.procs[i].stop.get_or_insert_default();
+                self.stopped_before_start(i);
+            }
+            return;
+        }
         match (self.procs[i].state, result) {
             (ProcessState::Starting, Ok(())) => self.exec_child(i, None),
             (ProcessState::Starting, Err(e)) => {
@@ -144,18 +148,24 @@ impl Supervisor {
                 info!("spawnerr: {}", self.procs[i].spawnerr);
                 self.failed_start(i);
             }
-            (ProcessState::Stopping, _) => {
-                self.procs[i].laststop = Some(Instant::now());
-                self.procs[i].laststop_wall = wall_now();
-                info!("stopped: {} (before it started)", self.procs[i].cfg.name);
-                self.change_state(i, Input::Reaped);
-            }
+            (ProcessState::Stopping, _) => self.stopped_before_start(i),
             _ => {}
         }
     }
 
+    /// A stop during the pre_start_hook is complete: STOPPED, and nothing was spawned.
+    pub(super) fn stopped_before_start(&mut self, i: usize) {
+        self.procs[i].laststop = Some(Instant::now());
+        self.procs[i].laststop_wall = wall_now();
+        info!("stopped: {} (before it started)", self.procs[i].cfg.name);
+        self.change_state(i, Input::Reaped);
+    }
+
     /// The spawn itself, once nothing holds it back.
     fn exec_child(&mut self, i: usize, prepared: Option<Prepared>) {
+        let p = &mut self.procs[i];
+        p.laststart = Some(Instant::now());
+        p.laststart_wall = wall_now();
         match self.fork_exec(i, prepared) {
             Ok(pid) => {
                 let p = &mut self.procs[i];
@@ -302,6 +312,9 @@ impl Supervisor {
             .and_then(|id| Some((id, *self.by_id.get(&id)?)))
         else {
             debug!("reaped unknown pid {} ({msg})", exit.pid);
+            if let Some(key) = self.orphan_sockets.remove(&exit.pid) {
+                self.sockets.release(&key);
+            }
             return;
         };
         let signal = match exit.status {

@@ -56,14 +56,22 @@ impl Supervisor {
             return;
         }
         if let (0, Some(hook), ProcessState::Starting) = (p.pid, p.hook, p.state) {
-            // Stopped while its pre_start_hook runs: the hook is killed and nothing spawns.
+            // Stopped while its pre_start_hook runs: nothing spawns. A command is killed and
+            // its exit completes the stop; a request's answer no longer matters.
             info!(
-                "stopping {} before it started: killing its pre_start_hook",
+                "stopping {} before it started: its pre_start_hook is abandoned",
                 p.cfg.name
             );
-            self.cancel_job(hook);
-            if self.change_state(i, Input::Stop) {
-                self.procs[i].stop.get_or_insert_default();
+            if !self.change_state(i, Input::Stop) {
+                return;
+            }
+            self.procs[i].stop.get_or_insert_default();
+            match hook.pid {
+                Some(pid) => self.cancel_job(pid),
+                None => {
+                    self.procs[i].hook = None;
+                    self.stopped_before_start(i);
+                }
             }
             return;
         }
@@ -79,17 +87,12 @@ impl Supervisor {
             return;
         }
         if let Some(hook) = p.cfg.hooks.pre_stop.clone() {
-            let label = format!("'{}' pre_stop_hook", p.cfg.name);
-            let timeout = p.cfg.hooks.timeout;
             if !self.change_state(i, Input::Stop) {
                 return;
             }
             self.procs[i].stop.get_or_insert_default();
-            match self.run_job(i, &hook, Purpose::PreStop, label, timeout) {
-                Ok(pid) => {
-                    self.procs[i].hook = Some(pid);
-                    return;
-                }
+            match self.run_hook(i, Purpose::PreStop, &hook) {
+                Ok(()) => return,
                 Err(e) => warn!(
                     "pre_stop_hook of '{}' could not run: {e}",
                     self.procs[i].cfg.name
@@ -100,9 +103,9 @@ impl Supervisor {
     }
 
     /// The pre_stop_hook of process `i` ended (whatever its result): the stop signals follow.
-    pub(super) fn pre_stop_done(&mut self, i: usize, pid: i32) {
+    pub(super) fn pre_stop_done(&mut self, i: usize, token: u64) {
         let p = &mut self.procs[i];
-        if p.hook != Some(pid) {
+        if p.hook.is_none_or(|h| h.token != token) {
             return;
         }
         p.hook = None;
@@ -294,6 +297,11 @@ impl Supervisor {
                 };
                 self.timers.clear();
                 self.by_pid.clear();
+                for p in &mut self.procs {
+                    if let (pid @ 1.., Some(key)) = (p.pid, p.fcgi.take()) {
+                        self.orphan_sockets.insert(pid, key);
+                    }
+                }
                 self.load_table(config);
                 self.drop_orphan_waiters();
                 self.state = SupervisorState::Running;

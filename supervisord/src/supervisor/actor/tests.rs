@@ -700,3 +700,40 @@ async fn changes_act_only_on_running_processes_and_cron_starts_only_stopped_ones
     assert_eq!(h.spawned().await.0, "job");
     h.quiet().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_pre_start_hook_does_not_count_as_uptime() {
+    let mut h = Harness::new(
+        "[program:web]\ncommand=/bin/sh\nstartsecs=1\nstartretries=0\npre_start_hook=slow\n",
+    );
+    let (_, hook, _) = h.spawned().await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    h.exit(hook, 0);
+    let (name, pid, at) = h.spawned().await;
+    assert_eq!((name.as_str(), at), ("web", 5.0));
+    // It dies at once: a failed start, although 5 s passed since the start began.
+    h.exit(pid, 1);
+    h.entered("web", Fatal).await;
+    h.quiet().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pre_start_hook_that_ends_during_shutdown_starts_nothing() {
+    let mut h = Harness::new(
+        "[program:web]\ncommand=/bin/sh\npre_start_hook=slow\npriority=1\n\
+         [program:last]\ncommand=/bin/sh\nstartsecs=0\npriority=2\n",
+    );
+    let (name, hook, _) = h.spawned().await;
+    assert_eq!(name, "'web' pre_start_hook");
+    let (_, last, _) = h.spawned().await;
+    h.handle.request_shutdown().await.unwrap();
+    // The last group is stopped first; web's hook ends meanwhile: web is not spawned.
+    assert_eq!(h.signalled().await, (last, Signal::TERM, false, 0.0));
+    h.exit(hook, 0);
+    assert_eq!(h.entered("web", Stopped).await, 0.0);
+    h.killed(last, NixSignal::SIGTERM);
+    h.actor.await.unwrap();
+    if let Ok(c) = h.calls.try_recv() {
+        panic!("unexpected {c:?}");
+    }
+}

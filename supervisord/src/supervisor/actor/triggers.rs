@@ -38,11 +38,16 @@ impl Supervisor {
             info!("{detail} changed: running restart_cmd_when_{option}_changed of '{pname}'");
             let label = format!("'{pname}' restart_cmd_when_{option}_changed");
             let timeout = p.cfg.hooks.timeout;
-            if let Err(e) = self.run_job(i, cmd, Purpose::Log, label, timeout) {
+            if let Err(e) = self.run_job(i, cmd, Purpose::Log, label, timeout, 0) {
                 warn!("can't run restart_cmd_when_{option}_changed of '{pname}': {e}");
             }
         } else if !on_change.signals.is_empty() {
             let pid = p.pid;
+            if pid <= 0 {
+                // STARTING, but its pre_start_hook runs: there is no process to signal yet.
+                info!("{detail} changed; '{pname}' has not been spawned yet: nothing done");
+                return;
+            }
             for &sig in &on_change.signals {
                 info!("{detail} changed: sending {sig} to '{pname}' (pid {pid})");
                 match self.spawner.signal(pid, sig, false) {
