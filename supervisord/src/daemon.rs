@@ -73,6 +73,8 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
     let pumps = supervisor.pumps();
     let mut actor = tokio::spawn(supervisor.run());
     let triggers = crate::triggers::Triggers::start(&handle);
+    let systemd = crate::systemd::Notifier::from_env()
+        .map(|n| tokio::spawn(crate::systemd::run(n, handle.clone())));
 
     let outcome = loop {
         tokio::select! {
@@ -103,6 +105,10 @@ pub async fn run(config: Arc<Config>, opts: RunOptions) -> anyhow::Result<i32> {
         }
     };
     drop(triggers);
+    if let Some(t) = systemd {
+        // It has said STOPPING=1 (or the actor ended without a shutdown: nothing more to say).
+        let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
+    }
     let code = match outcome {
         Ok(o) => o.exit_code,
         Err(e) => {

@@ -11,6 +11,7 @@
 //!   REST, the web GUI, /metrics).
 //! - [`triggers`]: file watches, schedules and health probes, which act through the actor.
 //! - [`daemon`]: startup and shutdown around the actor (pidfile, signals, reload).
+//! - [`systemd`]: telling systemd (`Type=notify`) when the daemon is ready, reloading, stopping.
 //! - [`readiness`]: telling the shell that started the daemon in the background that it is up.
 
 pub mod daemon;
@@ -22,6 +23,7 @@ pub mod reaper;
 pub mod server;
 pub mod service;
 pub mod supervisor;
+pub mod systemd;
 pub mod triggers;
 
 pub use daemon::{RunOptions, run};

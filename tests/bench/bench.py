@@ -147,14 +147,19 @@ def memory(kind, bins, n):
         d.stop()
 
 
+def settled_cpu(d, n, secs):
+    """The daemon's CPU share (%) over `secs` once its `n` children run and it has settled."""
+    d.wait_children(n)
+    time.sleep(2)
+    c0 = cpu_seconds(d.pid)
+    time.sleep(secs)
+    return 100 * (cpu_seconds(d.pid) - c0) / secs
+
+
 def idle_cpu(kind, bins, n, secs):
     d = Daemon(kind, sleepers(n), bins)
     try:
-        d.wait_children(n)
-        time.sleep(2)
-        c0 = cpu_seconds(d.pid)
-        time.sleep(secs)
-        return 100 * (cpu_seconds(d.pid) - c0) / secs
+        return settled_cpu(d, n, secs)
     finally:
         d.stop()
 
@@ -345,11 +350,7 @@ def watch_cpu(kind, bins, files, secs):
     d = Daemon(kind, f"[program:app]\ncommand=sleep 100000\nstartsecs=0\n"
                f"restart_directory_monitor={work}\nstdout_logfile=NONE\nstderr_logfile=NONE\n", bins)
     try:
-        d.wait_children(1)
-        time.sleep(2)
-        c0 = cpu_seconds(d.pid)
-        time.sleep(secs)
-        return 100 * (cpu_seconds(d.pid) - c0) / secs
+        return settled_cpu(d, 1, secs)
     finally:
         d.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -92,6 +92,8 @@ pub struct Daemon {
     stdout: Option<std::os::fd::OwnedFd>,
     /// Python's supervisord instead of ours (the reference for comparisons).
     python: bool,
+    /// Variables set in the daemon's environment besides the test's own.
+    env: Vec<(String, String)>,
 }
 
 impl Daemon {
@@ -110,7 +112,16 @@ impl Daemon {
         Self::launch(&[], body, args)
     }
 
+    /// Starts the daemon with `env` added to its environment.
+    pub fn start_with_env(body: &str, env: &[(&str, &str)]) -> Daemon {
+        Self::launch_env(&[], body, &[], env)
+    }
+
     fn launch(wrapper: &[&str], body: &str, args: &[&str]) -> Daemon {
+        Self::launch_env(wrapper, body, args, &[])
+    }
+
+    fn launch_env(wrapper: &[&str], body: &str, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("supervisord.conf");
         std::fs::write(&config, Self::config_text(dir.path(), body)).expect("write config");
@@ -122,6 +133,10 @@ impl Daemon {
             wrapper: wrapper.iter().map(|s| s.to_string()).collect(),
             stdout: None,
             python: false,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         d.spawn(args);
         d
@@ -145,6 +160,7 @@ impl Daemon {
             wrapper: Vec::new(),
             stdout: None,
             python: true,
+            env: Vec::new(),
         };
         d.spawn(&["-n"]);
         d
@@ -165,6 +181,7 @@ impl Daemon {
             wrapper: Vec::new(),
             stdout: Some(w),
             python: false,
+            env: Vec::new(),
         };
         d.spawn(&[]);
         (d, r)
@@ -222,6 +239,7 @@ impl Daemon {
             .current_dir(self.dir.path())
             // Every child inherits this: Drop finds (and kills) whatever a test left behind.
             .env(MARKER, self.dir.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

@@ -28,12 +28,6 @@ pub(super) const KEYS: &[&str] = &[
     "hook_timeout",
     "cron",
     "liveness_check_script",
-    "liveness_check_initial_delay",
-    "liveness_check_period",
-    "liveness_check_timeout",
-    "liveness_check_success_threshold",
-    "liveness_check_failure_threshold",
-    "liveness_check_failure_action",
 ];
 
 /// Warns about options that only mean something with another one that is not set.
@@ -136,7 +130,8 @@ pub(super) fn cron(s: &mut Sect<'_, '_>) -> Option<Schedule> {
     s.optional("cron", Schedule::parse)
 }
 
-const CHECK_OPTIONS: &[&str] = &[
+/// The options of a liveness check besides its script (the rest of the section's keys).
+pub(super) const CHECK_OPTIONS: &[&str] = &[
     "liveness_check_initial_delay",
     "liveness_check_period",
     "liveness_check_timeout",

@@ -70,7 +70,9 @@ pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<Gro
         let mut base = program_base(r);
         base.set_str("program_name", "");
         if let Some(mut s) = r.section(&d.name, None, base) {
-            s.warn_unknown_keys(&[PROGRAM_KEYS, extensions::KEYS].concat());
+            s.warn_unknown_keys(
+                &[PROGRAM_KEYS, extensions::KEYS, extensions::CHECK_OPTIONS].concat(),
+            );
         }
     }
     let mut out = Vec::new();

@@ -95,7 +95,11 @@ fn child_env(
     p: &ProcessConfig,
     user: Option<&UserSpec>,
 ) -> Result<Vec<(OsString, OsString)>, String> {
-    let mut env = Env(std::env::vars_os().collect());
+    // systemd's notify socket is the daemon's: a program that spoke on it would confuse
+    // systemd about the service.
+    let mut env = Env(std::env::vars_os()
+        .filter(|(k, _)| k != crate::systemd::NOTIFY_SOCKET)
+        .collect());
     env.set("SUPERVISOR_ENABLED", "1");
     if let Some(url) = server_url(config, p) {
         env.set("SUPERVISOR_SERVER_URL", url);

@@ -2,7 +2,7 @@
 //! `restart_directory_monitor`), by inotify rather than the Go code's 10 s polling with MD5.
 //! A binary is watched through its directory, so a file replaced by `mv`, rewritten by `cp` or
 //! unlinked and created anew (a package upgrade) is seen alike. A burst of events is one
-//! action ([`Debouncer`]). Watches follow the table the actor publishes; a path that does not
+//! action (a debouncer). Watches follow the table the actor publishes; a path that does not
 //! exist yet is watched through its nearest existing ancestor until it appears.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};

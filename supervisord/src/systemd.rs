@@ -1,0 +1,244 @@
+//! systemd's notify protocol (`Type=notify`), spoken on `$NOTIFY_SOCKET` when systemd set it:
+//! `READY=1` once the servers listen and every autostart program has settled (RUNNING, or
+//! given up on), `STATUS=` with the counts as they change, `RELOADING=1` while a reload stops
+//! and starts everything (then `READY=1` again), `STOPPING=1` at shutdown. Neither original
+//! does this; without `$NOTIFY_SOCKET` nothing is sent and nothing runs.
+
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::time::Duration;
+
+use shared::{ProcessState, SupervisorState};
+use tokio::sync::broadcast::error::RecvError;
+use tracing::{debug, warn};
+
+use crate::events::Event;
+use crate::supervisor::{Handle, ProcessInfo};
+
+/// The environment variable systemd passes the socket in (not passed on to programs).
+pub const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
+
+/// How long a burst of state changes is gathered before the counts are sent again.
+const SETTLE: Duration = Duration::from_millis(100);
+
+pub struct Notifier {
+    socket: UnixDatagram,
+    addr: SocketAddr,
+}
+
+impl Notifier {
+    /// The notifier `$NOTIFY_SOCKET` asks for (`/path` or `@abstract`), if any.
+    pub fn from_env() -> Option<Notifier> {
+        let target = std::env::var_os(NOTIFY_SOCKET)?;
+        let target = target.to_string_lossy().into_owned();
+        let addr = match target.strip_prefix('@') {
+            Some(name) => SocketAddr::from_abstract_name(name.as_bytes()),
+            None => SocketAddr::from_pathname(&target),
+        };
+        let made = addr.and_then(|addr| Ok((UnixDatagram::unbound()?, addr)));
+        match made {
+            Ok((socket, addr)) => Some(Notifier { socket, addr }),
+            Err(e) => {
+                warn!("{NOTIFY_SOCKET}={target}: can't notify systemd: {e}");
+                None
+            }
+        }
+    }
+
+    fn send(&self, message: &str) {
+        debug!("telling systemd: {}", message.replace('\n', " "));
+        if let Err(e) = self.socket.send_to_addr(message.as_bytes(), &self.addr) {
+            warn!("can't notify systemd: {e}");
+        }
+    }
+}
+
+/// The counts `STATUS=` shows, and whether every autostart program has settled.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Summary {
+    running: usize,
+    starting: usize,
+    backoff: usize,
+    stopped: usize,
+    fatal: usize,
+    settled: bool,
+}
+
+impl Summary {
+    fn of(processes: &[ProcessInfo], autostart: impl Fn(&ProcessInfo) -> bool) -> Summary {
+        let mut s = Summary {
+            settled: true,
+            ..Summary::default()
+        };
+        for p in processes {
+            match p.state {
+                ProcessState::Running => s.running += 1,
+                ProcessState::Starting => s.starting += 1,
+                ProcessState::Backoff => s.backoff += 1,
+                ProcessState::Fatal => s.fatal += 1,
+                _ => s.stopped += 1,
+            }
+            // Settled: RUNNING, given up on, or ended after it ran; a STOPPED autostart
+            // program that never started is still to come (waiting for a dependency), unless
+            // it was told why not.
+            let settled = match p.state {
+                ProcessState::Running | ProcessState::Fatal | ProcessState::Exited => true,
+                ProcessState::Stopped => p.starts > 0 || !p.spawnerr.is_empty(),
+                _ => false,
+            };
+            s.settled &= settled || !autostart(p);
+        }
+        s
+    }
+
+    fn status(&self) -> String {
+        format!(
+            "STATUS={} running, {} starting, {} backoff, {} stopped, {} fatal",
+            self.running, self.starting, self.backoff, self.stopped, self.fatal
+        )
+    }
+}
+
+/// Tells systemd about the daemon until it stops. Called once the servers listen.
+pub async fn run(notifier: Notifier, handle: Handle) {
+    let mut events = handle.subscribe();
+    let active = handle.active();
+    let mut ready = false;
+    let mut last_status = String::new();
+    loop {
+        let Ok(processes) = handle.processes().await else {
+            return;
+        };
+        let table = active.borrow().clone();
+        let autostart = |p: &ProcessInfo| {
+            table
+                .processes
+                .iter()
+                .any(|c| c.name == p.name && c.group == p.group && c.autostart)
+        };
+        let summary = Summary::of(&processes, autostart);
+        let status = summary.status();
+        let running = handle.state() == SupervisorState::Running;
+        if running && !ready && summary.settled {
+            ready = true;
+            notifier.send(&format!("READY=1\n{status}"));
+            last_status = status;
+        } else if status != last_status {
+            notifier.send(&status);
+            last_status = status;
+        }
+        // Wait for a change, then gather what follows it.
+        match events.recv().await {
+            Ok(Event::SupervisorStateChanged { to }) => match to {
+                SupervisorState::Restarting => {
+                    ready = false;
+                    notifier.send(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
+                }
+                SupervisorState::Shutdown => {
+                    notifier.send("STOPPING=1");
+                    return;
+                }
+                _ => {}
+            },
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => return,
+        }
+        tokio::time::sleep(SETTLE).await;
+        loop {
+            match events.try_recv() {
+                Ok(Event::SupervisorStateChanged {
+                    to: SupervisorState::Shutdown,
+                }) => {
+                    notifier.send("STOPPING=1");
+                    return;
+                }
+                Ok(Event::SupervisorStateChanged {
+                    to: SupervisorState::Restarting,
+                }) => {
+                    ready = false;
+                    notifier.send(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {}
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+/// CLOCK_MONOTONIC in microseconds (what systemd wants with RELOADING=1).
+fn monotonic_usec() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .map(|t| t.tv_sec() as u64 * 1_000_000 + t.tv_nsec() as u64 / 1000)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str, state: ProcessState, starts: u64, spawnerr: &str) -> ProcessInfo {
+        ProcessInfo {
+            name: name.into(),
+            group: name.into(),
+            state,
+            pid: 0,
+            start: 0,
+            stop: 0,
+            spawnerr: spawnerr.into(),
+            exitstatus: 0,
+            stdout_logfile: String::new(),
+            stderr_logfile: String::new(),
+            starts,
+            health: Default::default(),
+        }
+    }
+
+    /// An autostart program: its state, spawns, spawn error.
+    type Row = (ProcessState, u64, &'static str);
+
+    #[test]
+    fn settled_when_every_autostart_program_is_running_or_given_up_on() {
+        use ProcessState::*;
+        // (autostart programs, settled)
+        let cases: &[(&[Row], bool)] = &[
+            (&[(Running, 1, ""), (Fatal, 4, "Exited too quickly")], true),
+            (&[(Running, 1, ""), (Starting, 1, "")], false),
+            (&[(Backoff, 2, "")], false),
+            // Waiting for a dependency, never started yet.
+            (&[(Running, 1, ""), (Stopped, 0, "")], false),
+            // A dependency went FATAL: it will not start.
+            (
+                &[
+                    (Fatal, 1, ""),
+                    (
+                        Stopped,
+                        0,
+                        "dependency 'db:db' entered FATAL state; not started",
+                    ),
+                ],
+                true,
+            ),
+            (&[(Exited, 1, "")], true),
+            (&[], true),
+        ];
+        for (procs, want) in cases {
+            let infos: Vec<ProcessInfo> = procs
+                .iter()
+                .enumerate()
+                .map(|(k, (st, n, e))| info(&format!("p{k}"), *st, *n, e))
+                .collect();
+            assert_eq!(Summary::of(&infos, |_| true).settled, *want, "{procs:?}");
+        }
+        // What is not autostart does not count.
+        let manual = [info("m", Stopped, 0, "")];
+        assert!(Summary::of(&manual, |_| false).settled);
+        assert_eq!(
+            Summary::of(
+                &[info("a", Running, 1, ""), info("b", Stopped, 0, "")],
+                |_| false
+            )
+            .status(),
+            "STATUS=1 running, 0 starting, 0 backoff, 1 stopped, 0 fatal"
+        );
+    }
+}
