@@ -12,6 +12,7 @@
 //! - [`triggers`]: file watches, schedules and health probes, which act through the actor.
 //! - [`daemon`]: startup and shutdown around the actor (pidfile, signals, reload).
 //! - [`systemd`]: telling systemd (`Type=notify`) when the daemon is ready, reloading, stopping.
+//! - [`system_service`]: `supervisord service install|uninstall|start|stop|status`.
 //! - [`readiness`]: telling the shell that started the daemon in the background that it is up.
 
 pub mod daemon;
@@ -23,6 +24,7 @@ pub mod reaper;
 pub mod server;
 pub mod service;
 pub mod supervisor;
+pub mod system_service;
 pub mod systemd;
 pub mod triggers;
 

@@ -169,6 +169,11 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+    /// supervisord as the machine's service (systemd, else OpenRC).
+    Service {
+        #[command(subcommand)]
+        action: ServiceCmd,
+    },
     /// Write a commented sample configuration (to stdout, or to FILE).
     Init {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -177,6 +182,68 @@ enum Cmd {
         #[arg(long = "force")]
         force: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ServiceCmd {
+    /// Install and enable the service, running this binary on FILE (checked first).
+    Install {
+        #[arg(short = 'c', long = "configuration", value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// A dotenv file the service loads at each start (repeatable).
+        #[arg(long = "env-file", value_name = "FILE")]
+        env_file: Vec<PathBuf>,
+        /// Replace an installed service.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Stop, disable and remove the service.
+    Uninstall,
+    /// Start the installed service.
+    Start,
+    /// Stop the installed service.
+    Stop,
+    /// Whether the service is installed and running.
+    Status,
+}
+
+fn service(cli: &Cli, cmd: &ServiceCmd) -> ExitCode {
+    use supervisord::system_service::{Action, run};
+    let action = match cmd {
+        ServiceCmd::Install {
+            config,
+            env_file,
+            force,
+        } => {
+            let Some(config) = config
+                .clone()
+                .or_else(|| cli.config.clone())
+                .or_else(shared::config::find_config)
+            else {
+                eprintln!("Error: no configuration file: give one with -c FILE");
+                return ExitCode::from(2);
+            };
+            Action::Install {
+                config,
+                env_files: [cli.env_file.as_slice(), env_file.as_slice()].concat(),
+                force: *force,
+            }
+        }
+        ServiceCmd::Uninstall => Action::Uninstall,
+        ServiceCmd::Start => Action::Start,
+        ServiceCmd::Stop => Action::Stop,
+        ServiceCmd::Status => Action::Status,
+    };
+    match run(action) {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -197,6 +264,9 @@ fn main() -> ExitCode {
         argv.extend(args.iter().cloned());
         let code = supervisorctl::run(argv, "supervisord ctl");
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    if let Some(Cmd::Service { action }) = &cli.command {
+        return service(&cli, action);
     }
     if let Some(Cmd::Init { output, force }) = &cli.command {
         return match output {
