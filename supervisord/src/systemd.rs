@@ -4,12 +4,13 @@
 //! and starts everything (then `READY=1` again), `STOPPING=1` at shutdown. Neither original
 //! does this; without `$NOTIFY_SOCKET` nothing is sent and nothing runs.
 
+use std::collections::HashSet;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::time::Duration;
 
 use shared::{ProcessState, SupervisorState};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tracing::{debug, warn};
 
 use crate::events::Event;
@@ -99,6 +100,27 @@ impl Summary {
     }
 }
 
+/// What an event means to systemd: RELOADING=1 (not ready until settled again), or STOPPING=1
+/// (the end). Returns false once nothing more is to be said.
+fn on_event(notifier: &Notifier, event: &Event, ready: &mut bool) -> bool {
+    match event {
+        Event::SupervisorStateChanged {
+            to: SupervisorState::Restarting,
+        } => {
+            *ready = false;
+            notifier.send(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
+            true
+        }
+        Event::SupervisorStateChanged {
+            to: SupervisorState::Shutdown,
+        } => {
+            notifier.send("STOPPING=1");
+            false
+        }
+        _ => true,
+    }
+}
+
 /// Tells systemd about the daemon until it stops. Called once the servers listen.
 pub async fn run(notifier: Notifier, handle: Handle) {
     let mut events = handle.subscribe();
@@ -109,14 +131,16 @@ pub async fn run(notifier: Notifier, handle: Handle) {
         let Ok(processes) = handle.processes().await else {
             return;
         };
-        let table = active.borrow().clone();
-        let autostart = |p: &ProcessInfo| {
-            table
-                .processes
-                .iter()
-                .any(|c| c.name == p.name && c.group == p.group && c.autostart)
-        };
-        let summary = Summary::of(&processes, autostart);
+        let autostart: HashSet<String> = active
+            .borrow()
+            .processes
+            .iter()
+            .filter(|c| c.autostart)
+            .map(|c| c.full_name())
+            .collect();
+        let summary = Summary::of(&processes, |p| {
+            autostart.contains(&format!("{}:{}", p.group, p.name))
+        });
         let status = summary.status();
         let running = handle.state() == SupervisorState::Running;
         if running && !ready && summary.settled {
@@ -129,36 +153,15 @@ pub async fn run(notifier: Notifier, handle: Handle) {
         }
         // Wait for a change, then gather what follows it.
         match events.recv().await {
-            Ok(Event::SupervisorStateChanged { to }) => match to {
-                SupervisorState::Restarting => {
-                    ready = false;
-                    notifier.send(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
-                }
-                SupervisorState::Shutdown => {
-                    notifier.send("STOPPING=1");
-                    return;
-                }
-                _ => {}
-            },
+            Ok(e) if !on_event(&notifier, &e, &mut ready) => return,
             Ok(_) | Err(RecvError::Lagged(_)) => {}
             Err(RecvError::Closed) => return,
         }
         tokio::time::sleep(SETTLE).await;
         loop {
             match events.try_recv() {
-                Ok(Event::SupervisorStateChanged {
-                    to: SupervisorState::Shutdown,
-                }) => {
-                    notifier.send("STOPPING=1");
-                    return;
-                }
-                Ok(Event::SupervisorStateChanged {
-                    to: SupervisorState::Restarting,
-                }) => {
-                    ready = false;
-                    notifier.send(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
-                }
-                Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {}
+                Ok(e) if !on_event(&notifier, &e, &mut ready) => return,
+                Ok(_) | Err(TryRecvError::Lagged(_)) => {}
                 Err(_) => break,
             }
         }

@@ -5,6 +5,7 @@
 //! left in place when it is closed (as Python does: a client then gets "connection refused").
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 
@@ -40,14 +41,14 @@ impl Sockets {
         cfg: &FcgiConfig,
     ) -> Result<(Key, OwnedFd), String> {
         let key = (group.to_owned(), cfg.socket.to_string());
-        if !self.open.contains_key(&key) {
-            info!("Creating socket {}", cfg.socket);
-            let socket = create(cfg)
-                .map_err(|e| format!("Could not create FastCGI socket {}: {e}", cfg.socket))?;
-            self.open.insert(key.clone(), Shared { socket, refs: 0 });
-        }
-        let Some(shared) = self.open.get_mut(&key) else {
-            return Err(format!("FastCGI socket {} vanished", cfg.socket));
+        let shared = match self.open.entry(key.clone()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                info!("Creating socket {}", cfg.socket);
+                let socket = create(cfg)
+                    .map_err(|e| format!("Could not create FastCGI socket {}: {e}", cfg.socket))?;
+                v.insert(Shared { socket, refs: 0 })
+            }
         };
         let fd = shared
             .socket

@@ -7,7 +7,7 @@ use shared::config::{FailureAction, Probe};
 use tracing::{debug, info, warn};
 
 use super::Supervisor;
-use super::jobs::{ProbeResult, Purpose};
+use super::jobs::{self, ProbeResult, Purpose};
 use crate::process::health::{Tracker, Verdict};
 
 impl Supervisor {
@@ -39,7 +39,7 @@ impl Supervisor {
         };
         match &check.probe {
             Probe::Command(cmd) => {
-                let label = format!("'{}' liveness check", p.cfg.name);
+                let label = jobs::label(&p.cfg.name, Purpose::Check { round });
                 if let Err(e) =
                     self.run_job(i, cmd, Purpose::Check { round }, label, check.timeout, 0)
                 {
@@ -90,25 +90,24 @@ impl Supervisor {
                     _ => String::new(),
                 };
                 let n = check.failure_threshold;
+                let doing = match &check.failure_action {
+                    FailureAction::Restart => "restarting it",
+                    FailureAction::Stop => "stopping it",
+                    FailureAction::Command(_) => "running its failure action",
+                };
+                warn!(
+                    "'{name}' is unhealthy ({n} failed liveness checks in a row, the last: {reason}): {doing}"
+                );
                 match &check.failure_action {
                     FailureAction::Restart => {
-                        warn!(
-                            "'{name}' is unhealthy ({n} failed liveness checks in a row, the last: {reason}): restarting it"
-                        );
                         if let Err(f) = self.restart(i, &full_name) {
                             warn!("can't restart '{name}': {f}");
                         }
                     }
                     FailureAction::Stop => {
-                        warn!(
-                            "'{name}' is unhealthy ({n} failed liveness checks in a row, the last: {reason}): stopping it"
-                        );
                         let _ = self.stop_request(i);
                     }
                     FailureAction::Command(cmd) => {
-                        warn!(
-                            "'{name}' is unhealthy ({n} failed liveness checks in a row, the last: {reason}): running its failure action"
-                        );
                         let label = format!("'{name}' liveness_check_failure_action");
                         if let Err(e) = self.run_job(
                             i,

@@ -289,7 +289,7 @@ impl ProbeResult {
 }
 
 /// How a process's hook or check is named in the main log.
-fn label(name: &str, purpose: Purpose) -> String {
+pub(super) fn label(name: &str, purpose: Purpose) -> String {
     match purpose {
         Purpose::PreStart => format!("'{name}' pre_start_hook"),
         Purpose::PreStop => format!("'{name}' pre_stop_hook"),

@@ -109,7 +109,8 @@ impl Supervisor {
         p.spawnerr.clear();
         p.exitstatus = 0;
         p.gate = StartGate::Open;
-        // Until the fork (after a pre_start_hook) nothing runs: its uptime starts there.
+        // The attempt's start, as supervisor records it (`start` in getProcessInfo); set again
+        // at the fork, which is where the uptime that judges startsecs begins.
         p.laststart = Some(Instant::now());
         p.laststart_wall = wall_now();
         if !self.change_state(i, Input::Start) {
@@ -164,6 +165,7 @@ impl Supervisor {
     /// The spawn itself, once nothing holds it back.
     fn exec_child(&mut self, i: usize, prepared: Option<Prepared>) {
         let p = &mut self.procs[i];
+        // A pre_start_hook's time is not uptime.
         p.laststart = Some(Instant::now());
         p.laststart_wall = wall_now();
         match self.fork_exec(i, prepared) {
