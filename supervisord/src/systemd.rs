@@ -36,7 +36,13 @@ impl Notifier {
             Some(name) => SocketAddr::from_abstract_name(name.as_bytes()),
             None => SocketAddr::from_pathname(&target),
         };
-        let made = addr.and_then(|addr| Ok((UnixDatagram::unbound()?, addr)));
+        // Never blocking: a systemd that stopped reading must not hold up a worker thread (a
+        // message it can't take now is dropped with a warning).
+        let made = addr.and_then(|addr| {
+            let socket = UnixDatagram::unbound()?;
+            socket.set_nonblocking(true)?;
+            Ok((socket, addr))
+        });
         match made {
             Ok((socket, addr)) => Some(Notifier { socket, addr }),
             Err(e) => {
