@@ -449,3 +449,21 @@ fn a_format_width_no_name_needs_is_a_config_error() {
         "{e}"
     );
 }
+
+/// Every option of a liveness check is read, in a section and in [program-default], so none is
+/// reported as unknown.
+#[test]
+fn liveness_options_are_not_unknown() {
+    let check = "liveness_check_script=tcp://127.0.0.1:5432\nliveness_check_initial_delay=1s\n\
+                 liveness_check_period=5s\nliveness_check_timeout=2s\n\
+                 liveness_check_success_threshold=1\nliveness_check_failure_threshold=3\n\
+                 liveness_check_failure_action=restart\n";
+    for text in [
+        format!("[program:db]\ncommand=sleep 60\n{check}"),
+        format!("[program-default]\n{check}[program:db]\ncommand=sleep 60\n"),
+        format!("[fcgi-program:web]\ncommand=cat\nsocket=tcp://127.0.0.1:9000\n{check}"),
+    ] {
+        let (_, c) = ok(&text);
+        assert!(c.warnings.is_empty(), "{text}\n{:?}", c.warnings);
+    }
+}

@@ -10,6 +10,11 @@ use clap::{CommandFactory, Parser};
     name = "supervisorctl",
     version,
     about = "Control supervisord: start, stop, inspect and follow its programs",
+    long_about = "Control supervisord: start, stop, inspect and follow its programs.\n\n\
+supervisorctl runs one action and exits with its status, or, without one, an interactive \
+shell. Its actions, their output and their exit codes are those of Python's supervisorctl; it \
+talks to supervisord-rs (or to `supervisord ctl`'s daemon) over gRPC on the daemon's unix \
+socket or TCP port.",
     after_help = ACTIONS_HELP,
 )]
 pub struct Cli {
@@ -61,10 +66,16 @@ Actions:
   fg <name>                               attach to a process (Ctrl-C detaches)
   clear <name>|all ...                    empty process logs
   avail                                   configured processes
+  reread                                  read the config again, say what changed
+  update [all|<group> ...]                apply config changes: add, remove, restart
+  add <group> ...                         activate groups added to the config
+  remove <group> ...                      stop and remove groups gone from the config
+  events [--pools] [<type> ...]           follow events as they happen
   reload                                  restart supervisord with its config
   shutdown                                stop everything and supervisord
   version                                 supervisord's version
   help [<action>]                         help on an action
+  open <url>                              (shell) talk to another supervisord
   completions bash|zsh|fish               print a shell completion script
   manpage                                 print the man page (roff)";
 
@@ -76,9 +87,4 @@ pub fn print_completions(shell: &str, prog: &str) -> bool {
     let mut cmd = Cli::command();
     clap_complete::generate(shell, &mut cmd, prog, &mut std::io::stdout());
     true
-}
-
-pub fn print_man(prog: &str) -> std::io::Result<()> {
-    let cmd = Cli::command().bin_name(prog.to_owned());
-    clap_mangen::Man::new(cmd).render(&mut std::io::stdout())
 }

@@ -13,6 +13,7 @@ pub mod cli;
 mod client;
 mod commands;
 mod completions;
+pub mod manual;
 mod options;
 mod output;
 mod shell;
@@ -52,13 +53,8 @@ pub fn run(args: Vec<OsString>, prog: &str) -> i32 {
             return 0;
         }
         Some("manpage") => {
-            return match cli::print_man(prog) {
-                Ok(()) => 0,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    1
-                }
-            };
+            print!("{}", manual::supervisorctl_page(prog));
+            return 0;
         }
         _ => {}
     }

@@ -162,7 +162,7 @@ impl Cli {
 enum Cmd {
     /// Print the version and exit.
     Version,
-    /// The client: `supervisord ctl [-c FILE] [-s URL] [-u USER] [-P PASS] ACTION…` (the same as
+    /// The client: `supervisord ctl [-c FILE] [-s URL] [-u USER] [-P PASS] ACTION...` (the same as
     /// `supervisorctl`).
     #[command(disable_help_flag = true)]
     Ctl {
@@ -173,6 +173,12 @@ enum Cmd {
     Service {
         #[command(subcommand)]
         action: ServiceCmd,
+    },
+    /// Print a manual page, in roff (`man -l <(supervisord manpage)`).
+    Manpage {
+        /// supervisord (section 8), supervisord.conf (5) or supervisorctl (1).
+        #[arg(default_value = "supervisord", value_parser = ["supervisord", "supervisord.conf", "supervisorctl"])]
+        page: String,
     },
     /// Write a commented sample configuration (to stdout, or to FILE).
     Init {
@@ -188,6 +194,7 @@ enum Cmd {
 enum ServiceCmd {
     /// Install and enable the service, running this binary on FILE (checked first).
     Install {
+        /// The config the service runs (else the global -c, else the one found as at start).
         #[arg(short = 'c', long = "configuration", value_name = "FILE")]
         config: Option<PathBuf>,
         /// A dotenv file the service loads at each start (repeatable).
@@ -267,6 +274,10 @@ fn main() -> ExitCode {
     }
     if let Some(Cmd::Service { action }) = &cli.command {
         return service(&cli, action);
+    }
+    if let Some(Cmd::Manpage { page }) = &cli.command {
+        print!("{}", manpage(page));
+        return ExitCode::SUCCESS;
     }
     if let Some(Cmd::Init { output, force }) = &cli.command {
         return match output {
@@ -378,6 +389,39 @@ fn main() -> ExitCode {
             }
             eprintln!("Error: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// supervisord(8), supervisord.conf(5) or supervisorctl(1).
+fn manpage(page: &str) -> String {
+    use clap::CommandFactory;
+    use supervisorctl::manual::{self, Title};
+    match page {
+        "supervisorctl" => manual::supervisorctl_page("supervisorctl"),
+        "supervisord.conf" => manual::prose_page(
+            &Title {
+                name: "supervisord.conf",
+                section: "5",
+                manual: "File Formats",
+            },
+            "the configuration file of supervisord",
+            include_str!("../../docs/supervisord.conf.5.md"),
+        ),
+        _ => {
+            let cmd = Cli::command();
+            let commands = manual::subcommands(cmd.clone(), "COMMANDS");
+            let title = Title {
+                name: "supervisord",
+                section: "8",
+                manual: "System Administration",
+            };
+            manual::command_page(
+                cmd,
+                &title,
+                commands,
+                include_str!("../../docs/supervisord.8.md"),
+            )
         }
     }
 }

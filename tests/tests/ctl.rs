@@ -525,7 +525,7 @@ fn completions_and_man_page() {
     assert!(o.stdout.contains("#compdef supervisorctl"));
     let o = run_ctl(&["manpage"]);
     assert!(
-        o.stdout.contains(".TH supervisorctl"),
+        o.stdout.contains(".TH SUPERVISORCTL 1"),
         "{}",
         &o.stdout[..o.stdout.len().min(200)]
     );

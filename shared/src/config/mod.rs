@@ -14,6 +14,9 @@ mod search;
 mod sections;
 mod validate;
 
+#[cfg(test)]
+mod manual_tests;
+
 pub use diagnostic::{ConfigErrors, Diagnostic};
 pub use load::{LoadOptions, load, load_ctl, load_str};
 pub use model::*;

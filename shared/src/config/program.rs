@@ -13,7 +13,8 @@ use super::{
     extensions, kinds, logging,
 };
 
-const PROGRAM_KEYS: &[&str] = &[
+pub(super) const GROUP_KEYS: &[&str] = &["programs", "priority"];
+pub(super) const PROGRAM_KEYS: &[&str] = &[
     "command",
     "process_name",
     "numprocs",
@@ -58,6 +59,17 @@ const PROGRAM_KEYS: &[&str] = &[
     "syslog_stderr_priority",
 ];
 
+/// Every key a section of `section_type` (program, eventlistener, fcgi-program) accepts.
+pub(super) fn accepted_keys(section_type: &str) -> Vec<&'static str> {
+    [
+        PROGRAM_KEYS,
+        extensions::KEYS,
+        extensions::CHECK_OPTIONS,
+        kinds::extra_keys(section_type),
+    ]
+    .concat()
+}
+
 /// The most processes one section may define (Python has no limit; ours keeps a typo such as
 /// `numprocs=999999999` from exhausting memory before anything runs).
 pub(crate) const MAX_NUMPROCS: i64 = 10_000;
@@ -70,9 +82,7 @@ pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<Gro
         let mut base = program_base(r);
         base.set_str("program_name", "");
         if let Some(mut s) = r.section(&d.name, None, base) {
-            s.warn_unknown_keys(
-                &[PROGRAM_KEYS, extensions::KEYS, extensions::CHECK_OPTIONS].concat(),
-            );
+            s.warn_unknown_keys(&accepted_keys("program"));
         }
     }
     let mut out = Vec::new();
@@ -95,7 +105,7 @@ pub(super) fn groups<'a>(r: &mut Reader<'a>, sup: &SupervisordConfig) -> Vec<Gro
         };
         let programs = s.string("programs", None).unwrap_or_default();
         let priority = s.value("priority", "999", values::integer);
-        s.warn_unknown_keys(&["programs", "priority"]);
+        s.warn_unknown_keys(GROUP_KEYS);
         let names: Vec<&str> = programs
             .split(',')
             .map(str::trim)
@@ -291,14 +301,7 @@ fn processes_from_section<'a>(
             procs.push(Arc::new(p));
         }
     }
-    s.warn_unknown_keys(
-        &[
-            PROGRAM_KEYS,
-            extensions::KEYS,
-            kinds::extra_keys(section_type),
-        ]
-        .concat(),
-    );
+    s.warn_unknown_keys(&accepted_keys(section_type));
     (procs, pool_priority)
 }
 

@@ -10,7 +10,19 @@ use super::{
     CtlConfig, InetHttpServer, LogLevel, MainLog, SupervisordConfig, TlsFiles, UnixHttpServer,
 };
 
-const SUPERVISORD_KEYS: &[&str] = &[
+pub(super) const UNIX_HTTP_SERVER_KEYS: &[&str] =
+    &["file", "chmod", "chown", "username", "password"];
+pub(super) const INET_HTTP_SERVER_KEYS: &[&str] =
+    &["port", "username", "password", "certfile", "keyfile"];
+pub(super) const SUPERVISORCTL_KEYS: &[&str] = &[
+    "serverurl",
+    "username",
+    "password",
+    "prompt",
+    "history_file",
+    "cafile",
+];
+pub(super) const SUPERVISORD_KEYS: &[&str] = &[
     "logfile",
     "logfile_maxbytes",
     "logfile_backups",
@@ -173,7 +185,7 @@ pub(super) fn unix_http_server(r: &mut Reader<'_>) -> Option<UnixHttpServer> {
         username: s.non_empty("username"),
         password: s.non_empty("password"),
     };
-    s.warn_unknown_keys(&["file", "chmod", "chown", "username", "password"]);
+    s.warn_unknown_keys(UNIX_HTTP_SERVER_KEYS);
     Some(cfg)
 }
 
@@ -226,7 +238,7 @@ pub(super) fn inet_http_server(r: &mut Reader<'_>) -> Option<InetHttpServer> {
             None
         }
     };
-    s.warn_unknown_keys(&["port", "username", "password", "certfile", "keyfile"]);
+    s.warn_unknown_keys(INET_HTTP_SERVER_KEYS);
     Some(InetHttpServer {
         port,
         host,
@@ -271,14 +283,7 @@ pub(super) fn supervisorctl(r: &mut Reader<'_>) -> CtlConfig {
         history_file: s.non_empty("history_file").map(|h| values::expand_user(&h)),
         cafile: s.non_empty("cafile").map(|h| values::expand_user(&h)),
     };
-    s.warn_unknown_keys(&[
-        "serverurl",
-        "username",
-        "password",
-        "prompt",
-        "history_file",
-        "cafile",
-    ]);
+    s.warn_unknown_keys(SUPERVISORCTL_KEYS);
     cfg
 }
 

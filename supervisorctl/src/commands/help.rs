@@ -13,6 +13,9 @@ pub(crate) const COMMANDS: &[&str] = &[
 /// default commands.
 pub(crate) const EXTRA_COMMANDS: &[&str] = &["events"];
 
+/// Actions that need no server and are not the shell's: on the command line only.
+pub(crate) const COMMAND_LINE_ONLY: &[&str] = &["completions", "manpage"];
+
 fn text(cmd: &str) -> Option<&'static str> {
     Some(match cmd {
         "help" => {
@@ -56,6 +59,10 @@ fn text(cmd: &str) -> Option<&'static str> {
         "clear" => {
             "clear <name>\t\tClear a process' log files.\nclear <name> <name>\tClear multiple process' log files\nclear all\t\tClear all process' log files"
         }
+        "completions" => {
+            "completions bash|zsh|fish\tPrint a completion script for the shell (process and\n\t\t\tgroup names are asked of the running supervisord; command line only)"
+        }
+        "manpage" => "manpage\t\t\tPrint the manual page, roff (command line only)",
         "fg" => "fg <process>\tConnect to a process in foreground mode\n\t\tCtrl-C to exit",
         "avail" => "avail\t\t\tDisplay all configured processes",
         "reread" => "reread \t\t\tReload the daemon's configuration files without add/remove",
@@ -66,6 +73,16 @@ fn text(cmd: &str) -> Option<&'static str> {
         }
         _ => return None,
     })
+}
+
+/// Every action with its help text (Python's, and ours after them), for the man page.
+pub(crate) fn texts() -> Vec<(&'static str, &'static str)> {
+    COMMANDS
+        .iter()
+        .chain(EXTRA_COMMANDS)
+        .chain(COMMAND_LINE_ONLY)
+        .filter_map(|&c| Some((c, text(c)?)))
+        .collect()
 }
 
 /// Prints the help of one action (after a usage error, as Python does).

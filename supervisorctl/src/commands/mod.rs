@@ -18,14 +18,14 @@ use crate::client::{self, Api, CallError};
 use crate::options::Options;
 use crate::output;
 
-pub(crate) use help::{COMMANDS, EXTRA_COMMANDS};
+pub(crate) use help::{COMMAND_LINE_ONLY, COMMANDS, EXTRA_COMMANDS, texts as help_texts};
 
 /// Every action a command line may start with (for completion scripts).
 pub(crate) fn actions() -> impl Iterator<Item = &'static str> {
     COMMANDS
         .iter()
         .chain(EXTRA_COMMANDS)
-        .chain(&["completions", "manpage"])
+        .chain(COMMAND_LINE_ONLY)
         .copied()
 }
 
