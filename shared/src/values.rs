@@ -149,6 +149,75 @@ pub fn signal_list(s: &str) -> ValueResult<Vec<Signal>> {
     Ok(list)
 }
 
+/// Syslog facilities by name (`log_` prefix and case ignored), as syslog(3) names them.
+const SYSLOG_FACILITIES: &[&str] = &[
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "audit",
+    "alert",
+    "clock_daemon",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
+    "local7",
+];
+
+/// `syslog_facility` (the Go extension): the facility's canonical name (`local0`, `daemon`).
+pub fn syslog_facility(s: &str) -> ValueResult<String> {
+    let name = s.trim().to_lowercase();
+    let name = name.strip_prefix("log_").unwrap_or(&name);
+    SYSLOG_FACILITIES
+        .iter()
+        .find(|f| **f == name)
+        .map(|f| (*f).to_owned())
+        .ok_or_else(|| {
+            format!(
+                "unknown syslog facility; expected one of {}",
+                SYSLOG_FACILITIES.join(", ")
+            )
+        })
+}
+
+/// `syslog_stdout_priority`/`syslog_stderr_priority`: the severity's canonical name (`err`,
+/// `warning`), from it or a common alias (`error`, `warn`, `critical`, `emergency`, `panic`).
+pub fn syslog_priority(s: &str) -> ValueResult<String> {
+    let name = s.trim().to_lowercase();
+    let name = name.strip_prefix("log_").unwrap_or(&name);
+    let canonical = match name {
+        "emerg" | "emergency" | "panic" => "emerg",
+        "alert" => "alert",
+        "crit" | "critical" => "crit",
+        "err" | "error" => "err",
+        "warning" | "warn" => "warning",
+        "notice" => "notice",
+        "info" => "info",
+        "debug" => "debug",
+        _ => {
+            return Err(
+                "unknown syslog priority; expected emerg, alert, crit, err, warning, notice, \
+                 info or debug"
+                    .into(),
+            );
+        }
+    };
+    Ok(canonical.to_owned())
+}
+
 /// Program, group and process names may not contain space, `:` or `/`.
 pub fn process_or_group_name(s: &str) -> ValueResult<String> {
     let t = s.trim();
@@ -383,6 +452,32 @@ pub fn user_spec(u: &str) -> ValueResult<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn syslog_names() {
+        let cases = [
+            ("local0", Ok("local0")),
+            ("LOG_DAEMON", Ok("daemon")),
+            (" user ", Ok("user")),
+            ("local8", Err(())),
+            ("", Err(())),
+        ];
+        for (input, want) in cases {
+            let got = super::syslog_facility(input).map_err(|_| ());
+            assert_eq!(got.as_deref(), want.as_deref(), "{input:?}");
+        }
+        let cases = [
+            ("ERROR", Ok("err")),
+            ("warn", Ok("warning")),
+            ("LOG_NOTICE", Ok("notice")),
+            ("panic", Ok("emerg")),
+            ("loud", Err(())),
+        ];
+        for (input, want) in cases {
+            let got = super::syslog_priority(input).map_err(|_| ());
+            assert_eq!(got.as_deref(), want.as_deref(), "{input:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -467,3 +467,24 @@ fn liveness_options_are_not_unknown() {
         assert!(c.warnings.is_empty(), "{text}\n{:?}", c.warnings);
     }
 }
+
+/// A syslog facility or priority that syslog doesn't know is an error, not a silent default.
+#[test]
+fn syslog_names_are_checked() {
+    let (_, c) = ok("[program:a]\ncommand=cat\nsyslog_facility=LOG_LOCAL3\n\
+                     syslog_stdout_priority=warn\nsyslog_stderr_priority=CRIT\n");
+    let syslog = &c.groups[0].processes[0].syslog;
+    assert_eq!(syslog.facility.as_deref(), Some("local3"));
+    assert_eq!(syslog.stdout_priority.as_deref(), Some("warning"));
+    assert_eq!(syslog.stderr_priority.as_deref(), Some("crit"));
+    let e = err("[program:a]\ncommand=cat\nsyslog_facility=local9\n");
+    assert!(
+        e.contains(":3: [program:a] syslog_facility=\"local9\": unknown syslog facility"),
+        "{e}"
+    );
+    let e = err("[program:a]\ncommand=cat\nsyslog_stderr_priority=loud\n");
+    assert!(
+        e.contains("syslog_stderr_priority=\"loud\": unknown syslog priority"),
+        "{e}"
+    );
+}

@@ -418,10 +418,10 @@ fn one_process(
         cron: extensions::cron(s),
         liveness: extensions::liveness(s),
         syslog: SyslogConfig {
-            facility: s.non_empty("syslog_facility"),
+            facility: s.optional("syslog_facility", values::syslog_facility),
             tag: s.non_empty("syslog_tag"),
-            stdout_priority: s.non_empty("syslog_stdout_priority"),
-            stderr_priority: s.non_empty("syslog_stderr_priority"),
+            stdout_priority: s.optional("syslog_stdout_priority", values::syslog_priority),
+            stderr_priority: s.optional("syslog_stderr_priority", values::syslog_priority),
         },
         file: s.section.file.clone(),
         line: s.section.line,

@@ -188,13 +188,14 @@ pub struct SyslogOutput {
     from: Arc<str>,
 }
 
+/// `name` is a canonical name the config checked (`values::syslog_priority`).
 fn severity(name: Option<&str>, default: Severity) -> Severity {
-    match name.map(|n| n.trim().to_lowercase()).as_deref() {
-        Some("emerg" | "emergency" | "panic") => Severity::LOG_EMERG,
+    match name {
+        Some("emerg") => Severity::LOG_EMERG,
         Some("alert") => Severity::LOG_ALERT,
-        Some("crit" | "critical") => Severity::LOG_CRIT,
-        Some("err" | "error") => Severity::LOG_ERR,
-        Some("warning" | "warn") => Severity::LOG_WARNING,
+        Some("crit") => Severity::LOG_CRIT,
+        Some("err") => Severity::LOG_ERR,
+        Some("warning") => Severity::LOG_WARNING,
         Some("notice") => Severity::LOG_NOTICE,
         Some("info") => Severity::LOG_INFO,
         Some("debug") => Severity::LOG_DEBUG,
@@ -215,6 +216,7 @@ impl SyslogOutput {
             Some(r) => Destination::Remote(r.clone()),
             None => Destination::Local,
         };
+        // The config checked the name (`values::syslog_facility`); syslog's names are the same.
         let facility = cfg
             .facility
             .as_deref()
