@@ -35,13 +35,14 @@ pub struct Cli {
     /// PEM file of the CA certificates to trust for an https:// server (instead of the system's).
     #[arg(long = "cafile", value_name = "FILE")]
     pub cafile: Option<PathBuf>,
-    /// Start the interactive shell after running the action.
+    /// Interactive: with no action, the shell (the default anyway); with an action, Python's
+    /// supervisorctl runs the action only, and so does this one.
     #[arg(short = 'i', long = "interactive")]
     pub interactive: bool,
     /// Keep the shell's history in this file.
     #[arg(short = 'r', long = "history-file", value_name = "FILE")]
     pub history_file: Option<PathBuf>,
-    /// JSON output for status, avail and pid.
+    /// JSON output for status, avail, pid and events.
     #[arg(long = "json")]
     pub json: bool,
     /// The action and its arguments; none starts the interactive shell.

@@ -2,8 +2,8 @@
 //! texts give supervisorctl's actions, and the prose is a Markdown subset (`docs/*.md`) turned
 //! into roff here: a page can't miss an option or an action that the binary has.
 //!
-//! The subset: `## HEADING` (a section), `### term` (a definition item; the paragraphs after it
-//! are its body), paragraphs (lines joined; a blank line ends one), `- ` bullets (continued by
+//! The subset: `## HEADING` (a section), `#### Heading` (a subsection), `### term` (a definition
+//! item; the paragraphs after it, up to the next heading, are its body), paragraphs (lines joined; a blank line ends one), `- ` bullets (continued by
 //! lines indented two spaces), literal blocks indented four spaces, and inline `code` (bold) and
 //! *emphasis* (italic). Anything else is text.
 
@@ -12,6 +12,12 @@ use clap_mangen::roff::{Inline, Roff, bold, italic, roman};
 
 /// The prose of supervisorctl(1) after its options and actions.
 const SUPERVISORCTL_MD: &str = include_str!("../../docs/supervisorctl.1.md");
+
+/// The month of this version's release, the date every page shows (a test holds it to the
+/// packages' changelog).
+pub const RELEASED: &str = "December 2026";
+
+const SOURCE: &str = concat!("supervisord-rs ", env!("CARGO_PKG_VERSION"));
 
 /// What a page says of itself in its `.TH` line.
 pub struct Title<'a> {
@@ -22,17 +28,9 @@ pub struct Title<'a> {
 
 impl Title<'_> {
     fn render(&self, roff: &mut Roff) {
-        let source = concat!("supervisord-rs ", env!("CARGO_PKG_VERSION"));
-        roff.control(
-            "TH",
-            [
-                self.name.to_uppercase().as_str(),
-                self.section,
-                "",
-                source,
-                self.manual,
-            ],
-        );
+        let name = self.name.to_uppercase();
+        let args = [name.as_str(), self.section, RELEASED, SOURCE, self.manual];
+        roff.control("TH", args);
     }
 }
 
@@ -44,7 +42,8 @@ pub fn command_page(cmd: Command, title: &Title<'_>, sections: Roff, prose: &str
     let man = clap_mangen::Man::new(cmd.clone())
         .title(title.name.to_uppercase())
         .section(title.section)
-        .source(concat!("supervisord-rs ", env!("CARGO_PKG_VERSION")))
+        .date(RELEASED)
+        .source(SOURCE)
         .manual(title.manual);
     let mut head = Vec::new();
     // Writing into a Vec can't fail; each part is rendered on its own so that clap's
@@ -175,13 +174,15 @@ fn actions() -> Roff {
          interactive shell reads actions (with history and completion). In the shell and on the \
          command line alike:",
     )]);
-    for (_, text) in crate::commands::help_texts() {
+    for (text_name, text) in crate::commands::help_texts() {
         let mut item: Option<(String, String)> = None;
         let flush = |roff: &mut Roff, item: &mut Option<(String, String)>| {
             if let Some((usage, what)) = item.take() {
                 roff.control("TP", []);
                 roff.text([bold(usage)]);
-                roff.text([roman(what)]);
+                if !what.is_empty() {
+                    roff.text([roman(what)]);
+                }
             }
         };
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -189,7 +190,8 @@ fn actions() -> Roff {
                 // A continuation of the line before: "\t\tCtrl-C to exit".
                 Some(("", more)) => {
                     if let Some((_, what)) = &mut item {
-                        if !what.ends_with(['.', ')', ':']) {
+                        // A new sentence ("Ctrl-C to exit") or the rest of one.
+                        if more.trim().starts_with(char::is_uppercase) && !what.ends_with('.') {
                             what.push(';');
                         }
                         what.push(' ');
@@ -200,8 +202,13 @@ fn actions() -> Roff {
                     flush(&mut roff, &mut item);
                     item = Some((usage.trim().to_owned(), what.trim().to_owned()));
                 }
-                // Prose ("Note: …") or an example heading ("Ex:").
+                // An example heading ("Ex:").
                 None if line.trim_end().ends_with(':') => flush(&mut roff, &mut item),
+                // A usage line with no description of its own ("tail [-f] <name> …").
+                None if item.is_none() && line.starts_with(text_name) => {
+                    item = Some((line.trim().to_owned(), String::new()));
+                }
+                // Prose ("Note: …").
                 None => {
                     flush(&mut roff, &mut item);
                     roff.control("IP", []);
@@ -244,6 +251,11 @@ impl Markdown {
         if line.starts_with("<!--") {
             return;
         }
+        // A blank line inside a literal block belongs to it (if the block goes on).
+        if !self.literal.is_empty() && line.trim().is_empty() {
+            self.literal.push(String::new());
+            return;
+        }
         if let Some(code) = line.strip_prefix("    ")
             && self.text.is_empty()
         {
@@ -259,6 +271,11 @@ impl Markdown {
             self.end_list();
             self.in_item = false;
             self.roff.control("SH", [h.trim()]);
+        } else if let Some(h) = line.strip_prefix("#### ") {
+            self.end_block();
+            self.end_list();
+            self.in_item = false;
+            self.roff.control("SS", [h.trim()]);
         } else if let Some(term) = line.strip_prefix("### ") {
             self.end_block();
             self.end_list();
@@ -323,13 +340,20 @@ impl Markdown {
     }
 
     fn end_literal(&mut self) {
-        let lines = std::mem::take(&mut self.literal);
-        if self.in_item && self.item_fresh {
+        let mut lines = std::mem::take(&mut self.literal);
+        while lines.last().is_some_and(String::is_empty) {
+            lines.pop();
+        }
+        let fresh = self.in_item && self.item_fresh;
+        if fresh {
             self.roff.control("IP", []);
         }
         self.item_fresh = false;
         let indent: &[&str] = if self.in_item { &[] } else { &["4"] };
         self.roff.control("RS", indent.iter().copied());
+        if !fresh {
+            self.roff.control("sp", []);
+        }
         self.roff.control("nf", []);
         for l in &lines {
             self.roff.text([roman(l.as_str())]);
@@ -397,12 +421,14 @@ mod tests {
     fn sections_items_paragraphs_lists_and_literals() {
         let md = "<!-- note -->\n## DESCRIPTION\nOne\nline.\n\nTwo.\n\n## [program:x]\n\
                   ### `command` = COMMAND\nDefault: none.\n\nMore *here*.\n\n- a\n- b\n  c\n\n\
-                  After.\n\n    [program:x]\n    command=cat\n\n## SEE ALSO\n`x`(8)\n";
+                  After.\n\n    [program:x]\n    command=cat\n\n    [group:g]\n\n#### Sub\nOut.\n\n\
+                  ## SEE ALSO\n`x`(8)\n";
         let cases = [
             ".SH DESCRIPTION\n.PP\nOne line.\n.PP\nTwo.\n",
             ".SH [program:x]\n.TP\n\\fBcommand\\fR = COMMAND\nDefault: none.\n.IP\nMore \\fIhere\\fR.\n",
             ".RS\n.IP \\(bu 2\na\n.IP \\(bu 2\nb c\n.RE\n.IP\nAfter.\n",
-            ".RS\n.nf\n[program:x]\ncommand=cat\n.fi\n.RE\n.SH \"SEE ALSO\"\n.PP\n\\fBx\\fR(8)\n",
+            ".RS\n.sp\n.nf\n[program:x]\ncommand=cat\n\n[group:g]\n.fi\n.RE\n.SS Sub\n.PP\nOut.\n",
+            ".SH \"SEE ALSO\"\n.PP\n\\fBx\\fR(8)\n",
         ];
         let out = roff_of(md);
         for case in cases {
@@ -441,6 +467,22 @@ mod tests {
     }
 
     #[test]
+    fn the_release_date_and_version_are_the_changelogs() {
+        let changelog = include_str!("../../packaging/debian/changelog");
+        let first = changelog.lines().next().unwrap_or_default();
+        let version = concat!("(", env!("CARGO_PKG_VERSION"), "-1)");
+        assert!(first.contains(version), "changelog's top entry is {first}");
+        let signed = changelog
+            .lines()
+            .find(|l| l.starts_with(" -- "))
+            .unwrap_or_default();
+        // " -- Name <mail>  Wed, 02 Dec 2026 09:00:00 +0000"
+        let (month, year) = RELEASED.split_once(' ').unwrap_or_default();
+        let short = format!(" {} {year} ", &month[..3]);
+        assert!(signed.contains(&short), "{signed} is not in {RELEASED}");
+    }
+
+    #[test]
     fn supervisorctl_page_lists_every_action_and_option() {
         let page = supervisorctl_page("supervisorctl");
         for (action, _) in crate::commands::help_texts() {
@@ -463,6 +505,7 @@ mod tests {
             "one preamble"
         );
         assert!(page.starts_with(&Roff::new().render()));
-        assert!(page.contains(".TH SUPERVISORCTL 1"), "{page}");
+        let th = format!(".TH SUPERVISORCTL 1 \"{RELEASED}\" \"{SOURCE}\" \"User Commands\"");
+        assert!(page.contains(&th), "{page}");
     }
 }

@@ -1,6 +1,6 @@
 //! systemd's notify protocol (`Type=notify`), spoken on `$NOTIFY_SOCKET` when systemd set it:
 //! `READY=1` once the servers listen and every autostart program has settled (RUNNING, or
-//! given up on), `STATUS=` with the counts as they change, `RELOADING=1` while a reload stops
+//! given up on) — or after [`READY_PATIENCE`] at the latest — `STATUS=` with the counts as they change, `RELOADING=1` while a reload stops
 //! and starts everything (then `READY=1` again), `STOPPING=1` at shutdown. Neither original
 //! does this; without `$NOTIFY_SOCKET` nothing is sent and nothing runs.
 
@@ -21,6 +21,18 @@ pub const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
 
 /// How long a burst of state changes is gathered before the counts are sent again.
 const SETTLE: Duration = Duration::from_millis(100);
+
+/// READY=1 goes out by this time even if an autostart program is still on its way (a long
+/// startsecs, many retries, a dependency waiting on its check): systemd's default start timeout
+/// is 90 s, and a daemon timed out is killed and restarted with every program it runs. STATUS=
+/// still shows what is starting.
+pub const READY_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Whether READY=1 is due: the daemon runs, has not said it, and its programs have settled or
+/// it has waited long enough.
+fn ready_due(running: bool, ready: bool, settled: bool, waited: Duration) -> bool {
+    running && !ready && (settled || waited >= READY_PATIENCE)
+}
 
 pub struct Notifier {
     socket: UnixDatagram,
@@ -132,6 +144,8 @@ pub async fn run(notifier: Notifier, handle: Handle) {
     let mut events = handle.subscribe();
     let active = handle.active();
     let mut ready = false;
+    // Since when READY=1 is owed: the start, then each reload.
+    let mut owed_since = tokio::time::Instant::now();
     let mut last_status = String::new();
     loop {
         let Ok(processes) = handle.processes().await else {
@@ -149,16 +163,33 @@ pub async fn run(notifier: Notifier, handle: Handle) {
         });
         let status = summary.status();
         let running = handle.state() == SupervisorState::Running;
-        if running && !ready && summary.settled {
+        if ready_due(running, ready, summary.settled, owed_since.elapsed()) {
             ready = true;
+            if !summary.settled {
+                warn!(
+                    "telling systemd the daemon is ready after {}s, though not every autostart \
+                     program has settled",
+                    READY_PATIENCE.as_secs()
+                );
+            }
             notifier.send(&format!("READY=1\n{status}"));
             last_status = status;
         } else if status != last_status {
             notifier.send(&status);
             last_status = status;
         }
-        // Wait for a change, then gather what follows it.
-        match events.recv().await {
+        // Wait for a change (or for the patience to run out), then gather what follows it.
+        let deadline = owed_since + READY_PATIENCE;
+        let next = if ready || tokio::time::Instant::now() >= deadline {
+            events.recv().await
+        } else {
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(next) => next,
+                Err(_) => continue,
+            }
+        };
+        let was_ready = ready;
+        match next {
             Ok(e) if !on_event(&notifier, &e, &mut ready) => return,
             Ok(_) | Err(RecvError::Lagged(_)) => {}
             Err(RecvError::Closed) => return,
@@ -170,6 +201,9 @@ pub async fn run(notifier: Notifier, handle: Handle) {
                 Ok(_) | Err(TryRecvError::Lagged(_)) => {}
                 Err(_) => break,
             }
+        }
+        if was_ready && !ready {
+            owed_since = tokio::time::Instant::now();
         }
     }
 }
@@ -204,6 +238,28 @@ mod tests {
 
     /// An autostart program: its state, spawns, spawn error.
     type Row = (ProcessState, u64, &'static str);
+
+    #[test]
+    fn ready_is_due_when_settled_or_after_the_patience() {
+        let long = READY_PATIENCE;
+        let short = Duration::from_secs(1);
+        // (running, already ready, settled, waited, due)
+        let cases = [
+            (true, false, true, short, true),
+            (true, false, false, short, false),
+            (true, false, false, long, true),
+            (true, true, true, long, false),
+            // Stopping or reloading: never.
+            (false, false, true, long, false),
+        ];
+        for (running, ready, settled, waited, due) in cases {
+            assert_eq!(
+                ready_due(running, ready, settled, waited),
+                due,
+                "{running} {ready} {settled} {waited:?}"
+            );
+        }
+    }
 
     #[test]
     fn settled_when_every_autostart_program_is_running_or_given_up_on() {

@@ -64,6 +64,33 @@ const FILES: &[&str] = &[
     "usr/share/fish/vendor_completions.d/supervisorctl.fish",
 ];
 
+/// dist/ was made from this tree: its man pages are what the freshly built binaries print.
+#[test]
+fn the_artifacts_are_of_this_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(artifact(".deb"))
+        .arg(dir.path()));
+    for (page, args) in [
+        (
+            "man5/supervisord.conf.5.gz",
+            vec!["manpage", "supervisord.conf"],
+        ),
+        ("man8/supervisord.8.gz", vec!["manpage", "supervisord"]),
+        ("man1/supervisorctl.1.gz", vec!["manpage", "supervisorctl"]),
+    ] {
+        let packaged = ok(Command::new("gunzip")
+            .arg("-c")
+            .arg(dir.path().join("usr/share/man").join(page)));
+        let built = ok(Command::new(tests::bin("supervisord")).args(&args));
+        assert!(
+            packaged == built,
+            "{page} in dist/ is not what target/ builds: run packaging/build again"
+        );
+    }
+}
+
 #[test]
 fn the_deb_passes_lintian_and_swaps_with_debians_supervisor() {
     let deb = artifact(".deb");
@@ -73,6 +100,7 @@ fn the_deb_passes_lintian_and_swaps_with_debians_supervisor() {
         .arg(&deb));
     let field = |name: &str| ok(Command::new("dpkg-deb").arg("-f").arg(&deb).arg(name));
     assert_eq!(field("Package").trim(), "supervisord-rs");
+    assert_eq!(field("Depends").trim(), "init-system-helpers (>= 1.54~)");
     for relation in ["Conflicts", "Replaces", "Provides"] {
         assert_eq!(field(relation).trim(), "supervisor", "{relation}");
     }
@@ -129,12 +157,14 @@ fn the_rpm_holds_the_same_files_and_swaps_with_supervisor() {
         assert!(files.contains(&format!("/{f}\n")), "{f} not in:\n{files}");
     }
     assert_eq!(q(&["-c"]).trim(), "/etc/supervisor/supervisord.conf");
-    for relation in ["--conflicts", "--obsoletes", "--provides"] {
+    for relation in ["--conflicts", "--provides"] {
         assert!(
             q(&[relation]).lines().any(|l| l == "supervisor"),
             "{relation}"
         );
     }
+    // Not obsoleted: Fedora's supervisor keeps its programs where our config doesn't look.
+    assert!(!q(&["--obsoletes"]).contains("supervisor"));
     // Static binaries: no library to require.
     let requires = q(&["--requires"]);
     assert!(!requires.contains(".so"), "{requires}");
@@ -219,9 +249,17 @@ fn installed_root(root: &Path) {
 /// Debian's busybox-static in `root/bin`, with its applets (sh, sleep, …) as links there.
 fn busybox_in(root: &Path) {
     let busybox = Path::new("/bin/busybox");
+    let static_busybox = Command::new("readelf")
+        .arg("-d")
+        .arg(busybox)
+        .output()
+        .is_ok_and(|o| {
+            o.status.success() && !String::from_utf8_lossy(&o.stdout).contains("NEEDED")
+        });
     assert!(
-        busybox.exists(),
-        "/bin/busybox missing: install Debian's busybox-static (.ci/setup-packaging does)"
+        static_busybox,
+        "/bin/busybox is missing or not static: install Debian's busybox-static \
+         (.ci/setup-packaging does)"
     );
     let bin = root.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -235,7 +273,10 @@ fn busybox_in(root: &Path) {
 /// mounted as a container runtime mounts them; killed with the namespace when the test ends.
 struct Contained {
     child: std::process::Child,
-    _leftovers_dir: tempfile::TempDir,
+    /// Everything the daemon printed so far (read as it comes: a pipe left unread could fill
+    /// and stall it).
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+    marker: tempfile::TempDir,
 }
 
 impl Contained {
@@ -244,7 +285,7 @@ impl Contained {
         for d in ["dev", "proc"] {
             std::fs::create_dir_all(root.join(d)).unwrap();
         }
-        let child = Command::new("unshare")
+        let mut child = Command::new("unshare")
             .args(["--mount", "--pid", "--fork", "--kill-child", "sh", "-c"])
             .arg(
                 "mount --rbind /dev \"$0/dev\" && mount -t proc proc \"$0/proc\" && \
@@ -258,10 +299,28 @@ impl Contained {
             .stderr(Stdio::null())
             .spawn()
             .expect("unshare");
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        if let Some(mut out) = child.stdout.take() {
+            let sink = output.clone();
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut buf = [0u8; 4096];
+                while let Ok(n @ 1..) = out.read(&mut buf) {
+                    sink.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
         Contained {
             child,
-            _leftovers_dir: marker,
+            output,
+            marker,
         }
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
     }
 
     /// The namespace's PID 1, as this side sees it.
@@ -272,20 +331,22 @@ impl Contained {
         })
     }
 
+    /// Waits (with the tests' deadline) for the daemon to end: its status and what it printed.
     fn wait(mut self) -> (i32, String) {
-        use std::io::Read;
-        let mut out = String::new();
-        if let Some(mut o) = self.child.stdout.take() {
-            let _ = o.read_to_string(&mut out);
-        }
-        let status = self.child.wait().expect("wait");
+        let status = wait_for("the daemon to exit", || {
+            self.child.try_wait().ok().flatten()
+        });
+        // The reader thread ends at EOF, once nothing in the namespace holds the pipe.
+        let out = wait_for("the daemon's output to end", || {
+            (std::sync::Arc::strong_count(&self.output) == 1).then(|| self.output())
+        });
         (status.code().unwrap_or(-1), out)
     }
 }
 
 impl Drop for Contained {
     fn drop(&mut self) {
-        let _ = Leftovers(self._leftovers_dir.path());
+        drop(Leftovers(self.marker.path()));
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -333,6 +394,30 @@ fn the_deb_installed_in_a_root_runs_a_conf_d_program() {
     assert_eq!(code, 0, "{out}{err}");
     let (code, _) = daemon.wait();
     assert_eq!(code, 0);
+    // Purge takes the daemon's logs, not what another package (Debian's supervisor, installed
+    // again) keeps in the same directory.
+    let logs = root.join("var/log/supervisor");
+    let auto: Vec<_> = std::fs::read_dir(&logs)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("---supervisor-"))
+        .collect();
+    assert!(
+        !auto.is_empty(),
+        "hello's AUTO logs are in /var/log/supervisor"
+    );
+    std::fs::write(logs.join("theirs.log"), "not ours").unwrap();
+    let (code, out, err) =
+        run(Command::new("chroot")
+            .arg(root)
+            .args(["/bin/sh", "/tmp/control/postrm", "purge"]));
+    assert_eq!(code, 0, "postrm purge:\n{out}\n{err}");
+    let left: Vec<String> = std::fs::read_dir(&logs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["theirs.log"]);
 }
 
 #[test]
