@@ -143,7 +143,7 @@ fn the_rpm_holds_the_same_files_and_swaps_with_supervisor() {
     let info = q(&["-i"]);
     for line in [
         "Name        : supervisord-rs",
-        "Version     : 0.1.0",
+        concat!("Version     : ", env!("CARGO_PKG_VERSION")),
         "License     : MIT",
         "Architecture: x86_64",
     ] {
@@ -217,7 +217,7 @@ fn the_tarball_and_checksums() {
         assert!(!syms.contains(".symtab"), "{b} is not stripped");
     }
     let v = ok(Command::new(top.join("supervisord")).arg("--version"));
-    assert_eq!(v.trim(), "0.1.0");
+    assert_eq!(v.trim(), env!("CARGO_PKG_VERSION"));
     // The sample config in the tarball is valid as it is.
     ok(Command::new(top.join("supervisord"))
         .arg("--check")
