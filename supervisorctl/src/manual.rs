@@ -3,9 +3,10 @@
 //! into roff here: a page can't miss an option or an action that the binary has.
 //!
 //! The subset: `## HEADING` (a section), `#### Heading` (a subsection), `### term` (a definition
-//! item; the paragraphs after it, up to the next heading, are its body), paragraphs (lines joined; a blank line ends one), `- ` bullets (continued by
-//! lines indented two spaces), literal blocks indented four spaces, and inline `code` (bold) and
-//! *emphasis* (italic). Anything else is text.
+//! item; the paragraphs after it, up to the next heading, are its body), paragraphs (lines
+//! joined; a blank line ends one), `- ` bullets (continued by lines indented two spaces),
+//! literal blocks indented four spaces, and inline `code` (bold) and *emphasis* (italic).
+//! Anything else is text.
 
 use clap::Command;
 use clap_mangen::roff::{Inline, Roff, bold, italic, roman};
@@ -39,27 +40,24 @@ impl Title<'_> {
 pub fn command_page(cmd: Command, title: &Title<'_>, sections: Roff, prose: &str) -> String {
     let mut cmd = cmd.after_help(None::<&str>).disable_help_subcommand(true);
     cmd.build();
-    let man = clap_mangen::Man::new(cmd.clone())
-        .title(title.name.to_uppercase())
-        .section(title.section)
-        .date(RELEASED)
-        .source(SOURCE)
-        .manual(title.manual);
-    let mut head = Vec::new();
+    let man = clap_mangen::Man::new(cmd);
+    let mut top = Roff::new();
+    title.render(&mut top);
+    let mut page = top.render().into_bytes();
     // Writing into a Vec can't fail; each part is rendered on its own so that clap's
     // subcommand, extra and version sections (pages of their own, in clap's view) are left out.
-    let _ = man.render_title(&mut head);
-    let _ = man.render_name_section(&mut head);
-    let _ = man.render_synopsis_section(&mut head);
-    let _ = man.render_description_section(&mut head);
-    let _ = man.render_options_section(&mut head);
+    let _ = man.render_name_section(&mut page);
+    let _ = man.render_synopsis_section(&mut page);
+    let _ = man.render_description_section(&mut page);
+    let _ = man.render_options_section(&mut page);
     let mut tail = sections;
     tail.extend([markdown(prose)]);
-    // Each render above starts with roff's preamble (a string definition for apostrophes), as
-    // does our own part; the page needs it once.
+    page.extend(tail.render().into_bytes());
+    // Each part starts with roff's preamble (a string definition for apostrophes); the page
+    // needs it once.
     let preamble = Roff::new().render();
-    let body = String::from_utf8_lossy(&head).replace(&preamble, "") + &tail.render();
-    format!("{preamble}{}", body.replace(&preamble, ""))
+    let body = String::from_utf8_lossy(&page).replace(&preamble, "");
+    format!("{preamble}{body}")
 }
 
 /// A page with no command (a file format): the title, NAME, then the prose.
@@ -266,16 +264,14 @@ impl Markdown {
         if !self.literal.is_empty() {
             self.end_literal();
         }
-        if let Some(h) = line.strip_prefix("## ") {
+        let heading = [("## ", "SH"), ("#### ", "SS")]
+            .into_iter()
+            .find_map(|(mark, macro_)| Some((line.strip_prefix(mark)?, macro_)));
+        if let Some((h, macro_)) = heading {
             self.end_block();
             self.end_list();
             self.in_item = false;
-            self.roff.control("SH", [h.trim()]);
-        } else if let Some(h) = line.strip_prefix("#### ") {
-            self.end_block();
-            self.end_list();
-            self.in_item = false;
-            self.roff.control("SS", [h.trim()]);
+            self.roff.control(macro_, [h.trim()]);
         } else if let Some(term) = line.strip_prefix("### ") {
             self.end_block();
             self.end_list();

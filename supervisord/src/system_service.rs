@@ -76,6 +76,16 @@ fn systemd_booted() -> bool {
     Path::new("/run/systemd/system").is_dir()
 }
 
+/// A running systemd reads the unit directory again (after a unit was written or removed); the
+/// file is what counts, so a failure here is not the user's error.
+fn reload_systemd() {
+    if systemd_booted() {
+        let _ = std::process::Command::new("systemctl")
+            .arg("daemon-reload")
+            .status();
+    }
+}
+
 fn unit_path() -> PathBuf {
     Path::new(SYSTEMD_UNIT_DIR).join(format!("{NAME}.service"))
 }
@@ -143,11 +153,7 @@ pub fn run(action: Action) -> Result<String, ServiceError> {
                 manager
                     .uninstall(ServiceUninstallCtx { label: label() })
                     .map_err(sys(format!("can't remove {}", unit.display())))?;
-                if systemd_booted() {
-                    let _ = std::process::Command::new("systemctl")
-                        .arg("daemon-reload")
-                        .status();
-                }
+                reload_systemd();
                 return Ok(format!("removed {}", unit.display()));
             }
             manager
@@ -249,9 +255,7 @@ fn install(
         return Ok(format!("installed the {NAME} service (OpenRC)"));
     }
     if systemd_booted() {
-        let _ = std::process::Command::new("systemctl")
-            .arg("daemon-reload")
-            .status();
+        reload_systemd();
         return Ok(format!(
             "installed and enabled {}: start it with `supervisord service start`",
             unit.display()

@@ -1,8 +1,9 @@
 //! systemd's notify protocol (`Type=notify`), spoken on `$NOTIFY_SOCKET` when systemd set it:
 //! `READY=1` once the servers listen and every autostart program has settled (RUNNING, or
-//! given up on) — or after [`READY_PATIENCE`] at the latest — `STATUS=` with the counts as they change, `RELOADING=1` while a reload stops
-//! and starts everything (then `READY=1` again), `STOPPING=1` at shutdown. Neither original
-//! does this; without `$NOTIFY_SOCKET` nothing is sent and nothing runs.
+//! given up on) — or after [`READY_PATIENCE`] at the latest — `STATUS=` with the counts as they
+//! change, `RELOADING=1` while a reload stops and starts everything (then `READY=1` again),
+//! `STOPPING=1` at shutdown. Neither original does this; without `$NOTIFY_SOCKET` nothing is
+//! sent and nothing runs.
 
 use std::collections::HashSet;
 use std::os::linux::net::SocketAddrExt;
